@@ -1,0 +1,121 @@
+#include "api/system_api.h"
+
+#include <cmath>
+
+#include "core/time_util.h"
+#include "http/router.h"
+#include "system/monitor.h"
+
+namespace moccha::api {
+namespace {
+
+using http::ApiRequest;
+using http::ApiResponse;
+using nlohmann::json;
+
+double round_to(double v, int places) {
+  double f = std::pow(10.0, places);
+  return std::round(v * f) / f;
+}
+
+double gib(std::uint64_t bytes) { return round_to(bytes / 1073741824.0, 2); }
+
+json gpu_json(const sys::GpuInfo& g) {
+  return {{"index", g.index},
+          {"name", g.name},
+          {"mem_used_mb", g.mem_used_mb},
+          {"mem_total_mb", g.mem_total_mb},
+          {"util_pct", g.util_pct ? json(*g.util_pct) : json(nullptr)}};
+}
+
+json status_body(const SystemApiDeps& d) {
+  auto up = std::chrono::duration_cast<std::chrono::microseconds>(
+      std::chrono::steady_clock::now() - d.started);
+  sys::Monitor::Snapshot snap = d.monitor->snapshot();
+  json body = {{"uptime", format_uptime(up)},
+               {"cpu_pct", round_to(snap.cpu_pct, 1)},
+               {"cpu_count", sys::cpu_count()}};
+  sys::Memory mem;
+  if (auto text = sys::read_file("/proc/meminfo"))
+    if (auto m = sys::parse_meminfo(*text)) mem = *m;
+  body["ram_total_gb"] = gib(mem.total_bytes);
+  body["ram_used_gb"] = gib(mem.used_bytes());
+  body["ram_pct"] =
+      mem.total_bytes ? round_to(100.0 * mem.used_bytes() / mem.total_bytes, 1) : 0.0;
+  sys::Disk disk = sys::disk_usage(d.workspace).value_or(sys::Disk{});
+  body["disk_total_gb"] = gib(disk.total_bytes);
+  body["disk_free_gb"] = gib(disk.free_bytes);
+  body["gpu"] = snap.gpus.empty() ? json(nullptr) : gpu_json(snap.gpus.front());
+  json gpus = json::array();
+  for (const auto& g : snap.gpus) gpus.push_back(gpu_json(g));
+  body["gpus"] = std::move(gpus);
+  body["executions"] = d.executions();
+  body["variables"] = d.variables();
+  return body;
+}
+
+}  // namespace
+
+void add_system_routes(http::Router& router, SystemApiDeps deps) {
+  router.add({"GET", "/health", http::sync([](const ApiRequest&) {
+                return ApiResponse::ok({{"status", "ok"}});
+              }),
+              http::BodyKind::none, /*is_public=*/true});
+  router.add({"GET", "/status",
+              http::sync([deps = std::move(deps)](const ApiRequest&) {
+                return ApiResponse::ok(status_body(deps));
+              })});
+}
+
+void add_pending_routes(http::Router& router) {
+  struct Pending {
+    const char* method;
+    const char* pattern;
+    const char* capability;
+  };
+  static const Pending pending[] = {
+      {"POST", "/execute", "Python execution"},
+      {"POST", "/async-execute", "Python execution"},
+      {"GET", "/task/{task_id}", "Python execution"},
+      {"GET", "/variables", "Python execution"},
+      {"DELETE", "/variables/{variable_name}", "Python execution"},
+      {"GET", "/history", "Python execution"},
+      {"POST", "/shell", "shell commands"},
+      {"POST", "/install", "pip installs"},
+      {"GET", "/files", "file access"},
+      {"POST", "/upload", "file access"},
+      {"GET", "/download/{filepath*}", "file access"},
+      {"GET", "/services/status", "service management"},
+      {"GET", "/services/{service_name}/status", "service management"},
+      {"POST", "/services/{service_name}/start", "service management"},
+      {"POST", "/services/{service_name}/stop", "service management"},
+      {"POST", "/services/{service_name}/restart", "service management"},
+      {"GET", "/services/config", "service management"},
+      {"GET", "/services/config/{service_name}", "service management"},
+      {"POST", "/services/config", "service management"},
+      {"GET", "/services/deluge/torrents", "torrents"},
+      {"POST", "/services/deluge/torrents", "torrents"},
+      {"GET", "/services/deluge/torrents/{torrent_id}", "torrents"},
+      {"POST", "/services/deluge/torrents/{torrent_id}/pause", "torrents"},
+      {"POST", "/services/deluge/torrents/{torrent_id}/resume", "torrents"},
+      {"POST", "/services/deluge/torrents/{torrent_id}/remove", "torrents"},
+      {"GET", "/services/deluge/stats", "torrents"},
+      {"GET", "/services/deluge/peers/{torrent_id}", "torrents"},
+  };
+  for (const auto& p : pending) {
+    bool exists = false;
+    for (const auto& r : router.routes())
+      exists = exists || (r.method == p.method && r.pattern == p.pattern);
+    if (exists) continue;
+    std::string what = p.capability;
+    router.add({p.method, p.pattern,
+                http::sync([what](const ApiRequest& req) {
+                  return ApiResponse::error(501, "not implemented",
+                                            what + " (" + req.method + " " + req.path +
+                                                ") is not built in this version of moccha");
+                }),
+                std::string(p.method) == "POST" ? http::BodyKind::json : http::BodyKind::none});
+  }
+}
+
+}  // namespace moccha::api

@@ -1,0 +1,32 @@
+// Routes for the agent itself: GET /health (no key), GET /status.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <string>
+
+namespace moccha::sys {
+class Monitor;
+}
+namespace moccha::http {
+class Router;
+}
+
+namespace moccha::api {
+
+struct SystemApiDeps {
+  std::chrono::steady_clock::time_point started;
+  const sys::Monitor* monitor;  // outlives the router
+  std::string workspace;        // the disk figures are of this path's filesystem
+  // Counters owned by the execution engine; until it exists they answer 0.
+  std::function<long long()> executions = [] { return 0LL; };
+  std::function<long long()> variables = [] { return 0LL; };
+};
+
+void add_system_routes(http::Router& router, SystemApiDeps deps);
+
+// Registers every route of the spec that is not built yet as 501 with a clear error, so a
+// client can tell "not yet" from "no such route". Routes already registered are skipped.
+void add_pending_routes(http::Router& router);
+
+}  // namespace moccha::api

@@ -1,0 +1,103 @@
+#include "cli/client.h"
+
+#include <curl/curl.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <memory>
+
+namespace moccha::cli {
+namespace {
+
+std::string env_or(const char* name, std::string fallback) {
+  const char* v = std::getenv(name);
+  return v && *v ? std::string(v) : std::move(fallback);
+}
+
+std::string home_dir() { return env_or("HOME", "/root"); }
+
+std::string read_trimmed(const std::string& path) {
+  std::ifstream in(path);
+  std::string s;
+  std::getline(in, s);
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.pop_back();
+  return s;
+}
+
+size_t collect(char* data, size_t size, size_t n, void* out) {
+  static_cast<std::string*>(out)->append(data, size * n);
+  return size * n;
+}
+
+}  // namespace
+
+Endpoint resolve_endpoint(const std::string& url_flag, const std::string& key_flag) {
+  Endpoint ep{url_flag, key_flag};
+  if (ep.url.empty()) ep.url = env_or("MOCCHA_URL", "");
+  if (ep.api_key.empty()) ep.api_key = env_or("MOCCHA_API_KEY", "");
+  std::string data_dir = env_or("MOCCHA_DATA_DIR", env_or("MOCCHA_HOME", home_dir() + "/.moccha"));
+  if (ep.url.empty() || ep.api_key.empty()) {
+    std::ifstream in(data_dir + "/client.json");
+    if (in) {
+      auto doc = nlohmann::json::parse(in, nullptr, false);
+      if (doc.is_object()) {
+        if (ep.url.empty() && doc.value("url", "") != "") ep.url = doc["url"];
+        if (ep.api_key.empty() && doc.value("api_key", "") != "") ep.api_key = doc["api_key"];
+      }
+    }
+  }
+  if (ep.url.empty()) ep.url = "http://127.0.0.1:5000";
+  if (ep.api_key.empty()) ep.api_key = read_trimmed(data_dir + "/api_key");
+  while (!ep.url.empty() && ep.url.back() == '/') ep.url.pop_back();
+  return ep;
+}
+
+nlohmann::json Client::call(const std::string& method, const std::string& path,
+                            const nlohmann::json& body) const {
+  static const bool initialised = [] { return curl_global_init(CURL_GLOBAL_DEFAULT) == 0; }();
+  (void)initialised;
+  std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> curl(curl_easy_init(), curl_easy_cleanup);
+  if (!curl) throw ClientError("cannot initialise libcurl");
+  std::string url = ep_.url + path;
+  std::string response, payload;
+  curl_slist* headers = nullptr;
+  std::string key_header = "X-API-Key: " + ep_.api_key;
+  headers = curl_slist_append(headers, key_header.c_str());
+  headers = curl_slist_append(headers, "Accept: application/json");
+  if (!body.is_null()) {
+    payload = body.dump();
+    headers = curl_slist_append(headers, "Content-Type: application/json");
+    curl_easy_setopt(curl.get(), CURLOPT_POSTFIELDS, payload.c_str());
+    curl_easy_setopt(curl.get(), CURLOPT_POSTFIELDSIZE, static_cast<long>(payload.size()));
+  }
+  std::unique_ptr<curl_slist, decltype(&curl_slist_free_all)> header_list(headers,
+                                                                          curl_slist_free_all);
+  curl_easy_setopt(curl.get(), CURLOPT_URL, url.c_str());
+  curl_easy_setopt(curl.get(), CURLOPT_CUSTOMREQUEST, method.c_str());
+  if (method == "POST" && body.is_null()) curl_easy_setopt(curl.get(), CURLOPT_POSTFIELDS, "");
+  curl_easy_setopt(curl.get(), CURLOPT_HTTPHEADER, headers);
+  curl_easy_setopt(curl.get(), CURLOPT_WRITEFUNCTION, collect);
+  curl_easy_setopt(curl.get(), CURLOPT_WRITEDATA, &response);
+  curl_easy_setopt(curl.get(), CURLOPT_CONNECTTIMEOUT, 10L);
+  curl_easy_setopt(curl.get(), CURLOPT_NOSIGNAL, 1L);
+  CURLcode rc = curl_easy_perform(curl.get());
+  if (rc != CURLE_OK)
+    throw ClientError("cannot reach the agent at " + ep_.url + ": " + curl_easy_strerror(rc));
+  long status = 0;
+  curl_easy_getinfo(curl.get(), CURLINFO_RESPONSE_CODE, &status);
+  auto doc = nlohmann::json::parse(response, nullptr, false);
+  if (status >= 200 && status < 300) {
+    if (doc.is_discarded()) throw ClientError("the agent sent a reply that is not JSON", status);
+    return doc;
+  }
+  std::string message = "HTTP " + std::to_string(status);
+  if (doc.is_object() && doc.contains("error")) {
+    message += ": " + doc["error"].get<std::string>();
+    if (doc.contains("message")) message += " (" + doc["message"].get<std::string>() + ")";
+  }
+  if (status == 401)
+    message += ". Check --api-key, MOCCHA_API_KEY or ~/.moccha/client.json";
+  throw ClientError(message, status);
+}
+
+}  // namespace moccha::cli

@@ -1,0 +1,45 @@
+// The HTTP client behind every CLI subcommand but `serve`.
+//
+// Where the agent is and which key to use, first found wins: --url/--api-key flags,
+// MOCCHA_URL/MOCCHA_API_KEY, ~/.moccha/client.json ({"url": ..., "api_key": ...}), and last
+// http://127.0.0.1:5000 with the key a local agent stored in ~/.moccha/api_key.
+#pragma once
+
+#include <stdexcept>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+namespace moccha::cli {
+
+struct Endpoint {
+  std::string url;
+  std::string api_key;
+};
+
+Endpoint resolve_endpoint(const std::string& url_flag, const std::string& key_flag);
+
+// The agent could not be reached, or answered with an error status. what() is the message
+// for the user.
+class ClientError : public std::runtime_error {
+ public:
+  ClientError(std::string message, long status = 0)
+      : std::runtime_error(std::move(message)), status(status) {}
+  long status;  // 0 when the agent was not reached
+};
+
+class Client {
+ public:
+  explicit Client(Endpoint endpoint) : ep_(std::move(endpoint)) {}
+
+  // Sends the request and returns the JSON body of a 2xx reply. Throws ClientError otherwise.
+  nlohmann::json call(const std::string& method, const std::string& path,
+                      const nlohmann::json& body = nullptr) const;
+
+  const Endpoint& endpoint() const { return ep_; }
+
+ private:
+  Endpoint ep_;
+};
+
+}  // namespace moccha::cli

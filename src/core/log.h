@@ -1,0 +1,32 @@
+// The agent's log: one file (default /tmp/moccha.log), one line per event, UTC timestamps.
+// Thread-safe: any thread may log. Lines are written whole and flushed, so `tail -f` and a
+// crash both see every line that was logged. Never log the API key.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include <fmt/core.h>
+
+namespace moccha::log {
+
+// Opens (appends to) `path`. Before this, and if it fails, lines go to stderr.
+// Returns false if the file could not be opened.
+bool open(const std::string& path);
+
+void write(std::string_view level, std::string_view line);
+
+template <class... Args>
+void info(fmt::format_string<Args...> f, Args&&... args) {
+  write("info", fmt::format(f, std::forward<Args>(args)...));
+}
+template <class... Args>
+void warn(fmt::format_string<Args...> f, Args&&... args) {
+  write("warn", fmt::format(f, std::forward<Args>(args)...));
+}
+template <class... Args>
+void error(fmt::format_string<Args...> f, Args&&... args) {
+  write("error", fmt::format(f, std::forward<Args>(args)...));
+}
+
+}  // namespace moccha::log

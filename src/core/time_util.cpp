@@ -1,0 +1,45 @@
+#include "core/time_util.h"
+
+#include <ctime>
+
+#include <fmt/core.h>
+
+namespace moccha {
+namespace {
+
+std::tm utc(std::time_t t) {
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  return tm;
+}
+
+}  // namespace
+
+std::string iso8601_utc(std::chrono::system_clock::time_point t) {
+  std::tm tm = utc(std::chrono::system_clock::to_time_t(t));
+  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}", tm.tm_year + 1900, tm.tm_mon + 1,
+                     tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+}
+
+std::string iso8601_utc_now() { return iso8601_utc(std::chrono::system_clock::now()); }
+
+std::string iso8601_utc_now_ms() {
+  auto now = std::chrono::system_clock::now();
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()) % 1000;
+  return fmt::format("{}.{:03}Z", iso8601_utc(now), ms.count());
+}
+
+std::string format_uptime(std::chrono::microseconds elapsed) {
+  long long us = elapsed.count() < 0 ? 0 : elapsed.count();
+  long long total_s = us / 1000000;
+  long long frac = us % 1000000;
+  long long days = total_s / 86400;
+  long long h = total_s % 86400 / 3600, m = total_s % 3600 / 60, s = total_s % 60;
+  std::string out;
+  if (days) out = fmt::format("{} day{}, ", days, days == 1 ? "" : "s");
+  out += fmt::format("{}:{:02}:{:02}", h, m, s);
+  if (frac) out += fmt::format(".{:06}", frac);
+  return out;
+}
+
+}  // namespace moccha

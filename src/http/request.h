@@ -1,0 +1,89 @@
+// What a route handler sees and returns: plain structs, no Beast. Handlers live in src/api/
+// and are registered with the Router; the server (the only Beast code) fills ApiRequest after
+// auth, rate limiting, routing and body limits, and writes ApiResponse back.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace moccha::http {
+
+struct ApiRequest {
+  std::string method;  // "GET", "POST", ... (HEAD arrives as GET with head_only set)
+  bool head_only = false;
+  std::string path;    // decoded path, no query
+  std::map<std::string, std::string> query;   // decoded query parameters
+  std::map<std::string, std::string> params;  // path parameters, e.g. {name} -> value
+  std::map<std::string, std::string> headers; // lower-case names
+  nlohmann::json json;  // the parsed body, for routes that take JSON (null when empty)
+  std::string body;     // the raw body
+  std::string client;   // peer address
+  std::string request_id;
+
+  // The query parameter or `fallback`.
+  std::string query_or(const std::string& key, std::string fallback = {}) const;
+};
+
+struct ApiResponse {
+  int status = 200;
+  nlohmann::json json;  // serialised as the body unless `body` is set
+  std::optional<std::string> body;
+  std::string content_type = "application/json";
+  std::vector<std::pair<std::string, std::string>> headers;
+
+  static ApiResponse ok(nlohmann::json body) { return ApiResponse{200, std::move(body)}; }
+  // The error envelope of the API conventions: {"success": false, "error", "message"?}.
+  static ApiResponse error(int status, std::string error, std::string message = {});
+};
+
+// Thrown by handlers (and the helpers below) for expected failures; the server turns it into
+// ApiResponse::error. Anything else thrown is a 500 and is logged.
+class ApiError : public std::runtime_error {
+ public:
+  ApiError(int status, std::string error, std::string message = {})
+      : std::runtime_error(error), status(status), message(std::move(message)) {}
+  int status;
+  std::string message;
+};
+
+// Completes one request. Move-only; call it exactly once, from any thread. If it is destroyed
+// without being called, the client gets a 500 rather than a hung connection.
+class Responder {
+ public:
+  using Fn = std::function<void(ApiResponse)>;
+  Responder() = default;
+  explicit Responder(Fn fn);
+  Responder(Responder&&) noexcept;
+  Responder& operator=(Responder&&) noexcept;
+  ~Responder();
+  void operator()(ApiResponse response);
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
+
+using Handler = std::function<void(ApiRequest&, Responder)>;
+
+// Wraps a handler that answers at once.
+template <class F>
+Handler sync(F f) {
+  return [f = std::move(f)](ApiRequest& req, Responder respond) { respond(f(req)); };
+}
+
+// Field access for JSON bodies that fails with a 400 naming the field.
+const nlohmann::json& require_field(const nlohmann::json& body, const char* name);
+std::string require_string(const nlohmann::json& body, const char* name);
+std::optional<std::string> optional_string(const nlohmann::json& body, const char* name);
+std::optional<double> optional_number(const nlohmann::json& body, const char* name);
+std::optional<bool> optional_bool(const nlohmann::json& body, const char* name);
+
+}  // namespace moccha::http

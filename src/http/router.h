@@ -1,0 +1,68 @@
+// Maps (method, path) to a route. Patterns are literal segments and parameters:
+// "/services/{name}/status" binds one segment; "/download/{path*}" binds the rest of the path
+// (slashes included). When several routes match, the one with more literal segments wins, so
+// "/services/status" beats "/services/{name}". Not thread-safe to modify; build it before
+// serving and only read it afterwards.
+#pragma once
+
+#include <cstddef>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "http/request.h"
+
+namespace moccha::http {
+
+// Rate-limit groups of the spec: /services/deluge/* is "deluge", other /services* "services",
+// everything else "system".
+enum class RateGroup { system, services, deluge };
+RateGroup rate_group(std::string_view path);
+const char* to_string(RateGroup group);
+
+enum class BodyKind {
+  none,  // any body is read (within the JSON limit) and ignored
+  json,  // parsed into ApiRequest::json; malformed JSON is a 400 before the handler runs
+  raw,   // kept in ApiRequest::body
+};
+
+struct Route {
+  std::string method;
+  std::string pattern;
+  Handler handler;
+  BodyKind body = BodyKind::none;
+  bool is_public = false;      // no API key needed (/health)
+  std::size_t body_limit = 0;  // 0: the server's limits.max_body_bytes
+};
+
+class Router {
+ public:
+  void add(Route route);
+
+  struct Match {
+    const Route* route = nullptr;
+    std::map<std::string, std::string> params;
+    std::vector<std::string> allowed;  // when the path exists but not for this method
+  };
+  Match find(std::string_view method, std::string_view path) const;
+
+  const std::vector<Route>& routes() const { return routes_; }
+
+ private:
+  struct Entry {
+    std::vector<std::string> segments;
+    int literals = 0;
+  };
+  std::vector<Route> routes_;
+  std::vector<Entry> entries_;
+};
+
+// Splits "/a/b%20c" into {"a", "b c"}; false if a segment has invalid percent-encoding.
+bool split_path(std::string_view path, std::vector<std::string>& out);
+// Percent-decoding ('+' stays '+' unless `plus_is_space`). False on malformed input.
+bool percent_decode(std::string_view in, std::string& out, bool plus_is_space = false);
+// Parses "a=1&b=x%20y" into a map (later keys win).
+std::map<std::string, std::string> parse_query(std::string_view query);
+
+}  // namespace moccha::http

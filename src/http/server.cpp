@@ -1,0 +1,421 @@
+#include "http/server.h"
+
+#include <atomic>
+#include <chrono>
+#include <limits>
+#include <list>
+#include <optional>
+#include <random>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/write.hpp>
+
+#include "core/log.h"
+#include "http/rate_limiter.h"
+#include "http/router.h"
+
+namespace moccha::http {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = beast::http;
+using tcp = asio::ip::tcp;
+using asio::awaitable;
+using Clock = std::chrono::steady_clock;
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+
+bool constant_time_equal(std::string_view a, std::string_view b) {
+  // Runs over `b` (the secret) whatever `a` is, so timing reveals neither content nor prefix.
+  unsigned char diff = a.size() == b.size() ? 0 : 1;
+  for (std::size_t i = 0; i < b.size(); ++i) {
+    unsigned char ca = i < a.size() ? static_cast<unsigned char>(a[i]) : 0;
+    diff |= ca ^ static_cast<unsigned char>(b[i]);
+  }
+  return diff == 0 && !b.empty();
+}
+
+std::string presented_key(const bhttp::request_header<>& h) {
+  if (auto it = h.find("X-API-Key"); it != h.end()) return std::string(it->value());
+  if (auto it = h.find(bhttp::field::authorization); it != h.end()) {
+    std::string_view v = it->value();
+    if (v.size() > 7 && (v.starts_with("Bearer ") || v.starts_with("bearer ")))
+      return std::string(v.substr(7));
+  }
+  return {};
+}
+
+void add_rate_headers(ApiResponse& r, const RateLimiter::Decision& d) {
+  r.headers.emplace_back("X-RateLimit-Limit", std::to_string(d.limit));
+  r.headers.emplace_back("X-RateLimit-Remaining", std::to_string(d.remaining));
+  r.headers.emplace_back("X-RateLimit-Reset", std::to_string(d.reset_s));
+  if (!d.allowed) r.headers.emplace_back("Retry-After", std::to_string(d.reset_s));
+}
+
+}  // namespace
+
+struct Server::Impl : std::enable_shared_from_this<Impl> {
+  struct Connection {
+    beast::tcp_stream* stream;
+    bool busy = false;
+  };
+
+  Impl(asio::io_context& ioc, ServerOptions options, const Router& router)
+      : ioc(ioc), opt(std::move(options)), router(router), acceptor(ioc), grace_timer(ioc) {
+    std::random_device rd;
+    id_prefix = rd();
+  }
+
+  asio::io_context& ioc;
+  ServerOptions opt;
+  const Router& router;
+  tcp::acceptor acceptor;
+  asio::steady_timer grace_timer;
+  RateLimiter limiter;
+  std::list<Connection> conns;
+  bool stopping = false;
+  std::function<void()> on_drained;
+  std::uint32_t id_prefix = 0;
+  std::uint64_t next_id = 0;
+
+  awaitable<void> accept_loop();
+  awaitable<void> session(tcp::socket socket);
+  awaitable<void> refuse(tcp::socket socket);
+  awaitable<ApiResponse> invoke(const Route& route, ApiRequest& req);
+  std::optional<ApiResponse> admit(const bhttp::request_header<>& h, const Router::Match& m,
+                                   const std::string& client, ApiRequest& req,
+                                   std::optional<RateLimiter::Decision>& rate);
+  void drained_check();
+};
+
+awaitable<void> Server::Impl::accept_loop() {
+  auto self = shared_from_this();
+  while (!stopping) {
+    auto [ec, socket] = co_await acceptor.async_accept(use_tuple);
+    if (ec) {
+      if (ec == asio::error::operation_aborted || stopping) break;
+      log::warn("accept failed: {}", ec.message());
+      // Out of descriptors or similar: back off briefly instead of spinning.
+      asio::steady_timer t(ioc, std::chrono::milliseconds(50));
+      co_await t.async_wait(use_tuple);
+      continue;
+    }
+    if (conns.size() >= static_cast<std::size_t>(opt.limits.max_connections)) {
+      asio::co_spawn(ioc, refuse(std::move(socket)), asio::detached);
+      continue;
+    }
+    asio::co_spawn(ioc, session(std::move(socket)), asio::detached);
+  }
+}
+
+awaitable<void> Server::Impl::refuse(tcp::socket socket) {
+  static const std::string reply =
+      "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+      "Connection: close\r\nRetry-After: 1\r\nContent-Length: 63\r\n\r\n"
+      "{\"success\":false,\"error\":\"too many connections, retry later\"}\n";
+  co_await asio::async_write(socket, asio::buffer(reply), use_tuple);
+  boost::system::error_code ec;
+  socket.shutdown(tcp::socket::shutdown_both, ec);
+}
+
+std::optional<ApiResponse> Server::Impl::admit(const bhttp::request_header<>& h,
+                                               const Router::Match& m, const std::string& client,
+                                               ApiRequest& req,
+                                               std::optional<RateLimiter::Decision>& rate) {
+  auto now = Clock::now();
+  const RateLimitConfig& rl = opt.rate_limit;
+  bool is_public = m.route && m.route->is_public;
+  if (!is_public) {
+    // Failed authentications are limited per address whatever the rate-limit switch says:
+    // it is what keeps a key from being guessed.
+    std::string auth_key = "auth|" + client;
+    if (limiter.exhausted(auth_key, rl.auth_failures, now)) {
+      ApiResponse r = ApiResponse::error(429, "too many failed authentications",
+                                         "wait before trying again");
+      add_rate_headers(r, limiter.check(auth_key, rl.auth_failures, now));
+      return r;
+    }
+    std::string key = presented_key(h);
+    if (!constant_time_equal(key, opt.api_key)) {
+      limiter.check(auth_key, rl.auth_failures, now);
+      return ApiResponse::error(401, key.empty() ? "missing API key" : "invalid API key",
+                                "send it as X-API-Key or Authorization: Bearer");
+    }
+    if (rl.enabled) {
+      RateGroup group = rate_group(req.path);
+      int limit = group == RateGroup::deluge     ? rl.deluge
+                  : group == RateGroup::services ? rl.services
+                                                 : rl.system;
+      // One key is configured, so the group alone identifies the bucket.
+      rate = limiter.check(std::string("key|") + to_string(group), limit, now);
+      if (!rate->allowed) {
+        ApiResponse r = ApiResponse::error(
+            429, "rate limit exceeded",
+            fmt::format("{} requests per minute for {} endpoints", limit, to_string(group)));
+        add_rate_headers(r, *rate);
+        return r;
+      }
+    }
+  }
+  if (!m.route) {
+    if (!m.allowed.empty()) {
+      std::string allow;
+      for (const auto& a : m.allowed) allow += (allow.empty() ? "" : ", ") + a;
+      if (std::find(m.allowed.begin(), m.allowed.end(), "GET") != m.allowed.end())
+        allow += ", HEAD";
+      ApiResponse r = ApiResponse::error(
+          405, "method not allowed", fmt::format("{} {} is not supported; use {}",
+                                                 std::string(h.method_string()), req.path, allow));
+      r.headers.emplace_back("Allow", allow);
+      return r;
+    }
+    return ApiResponse::error(404, "not found", "no route for " + req.path);
+  }
+  return std::nullopt;
+}
+
+awaitable<ApiResponse> Server::Impl::invoke(const Route& route, ApiRequest& req) {
+  auto ex = co_await asio::this_coro::executor;
+  ApiResponse response = co_await asio::async_initiate<decltype(asio::use_awaitable),
+                                                        void(ApiResponse)>(
+      [&](auto completion) {
+        using Completion = decltype(completion);
+        auto slot = std::make_shared<std::optional<Completion>>(std::move(completion));
+        // Delivered on the I/O thread whichever thread answers; only the first answer counts.
+        auto deliver = [slot, ex](ApiResponse r) {
+          asio::post(ex, [slot, r = std::move(r)]() mutable {
+            if (!*slot) return;
+            Completion c = std::move(**slot);
+            slot->reset();
+            std::move(c)(std::move(r));
+          });
+        };
+        try {
+          route.handler(req, Responder(deliver));
+        } catch (const ApiError& e) {
+          deliver(ApiResponse::error(e.status, e.what(), e.message));
+        } catch (const nlohmann::json::exception& e) {
+          deliver(ApiResponse::error(400, "invalid request", e.what()));
+        } catch (const std::exception& e) {
+          log::error("{} {} {}: handler threw: {}", req.request_id, req.method, req.path, e.what());
+          deliver(ApiResponse::error(500, "internal error", e.what()));
+        }
+      },
+      asio::use_awaitable);
+  co_return response;
+}
+
+awaitable<void> Server::Impl::session(tcp::socket socket) {
+  auto self = shared_from_this();
+  beast::tcp_stream stream(std::move(socket));
+  auto me = conns.insert(conns.end(), Connection{&stream});
+  struct Unlist {
+    Impl* impl;
+    std::list<Connection>::iterator it;
+    ~Unlist() {
+      impl->conns.erase(it);
+      impl->drained_check();
+    }
+  } unlist{this, me};
+
+  boost::system::error_code ec;
+  std::string client = stream.socket().remote_endpoint(ec).address().to_string();
+  beast::flat_buffer buffer;
+  const auto& lim = opt.limits;
+  bool first = true;
+
+  while (!stopping) {
+    me->busy = false;
+    bhttp::request_parser<bhttp::empty_body> header;
+    header.header_limit(static_cast<std::uint32_t>(lim.max_header_bytes));
+    header.body_limit(std::numeric_limits<std::uint64_t>::max());  // the route's limit applies
+    stream.expires_after(std::chrono::seconds(first ? lim.header_timeout_s : lim.idle_timeout_s));
+    auto [rec, rn] = co_await bhttp::async_read_header(stream, buffer, header, use_tuple);
+    (void)rn;
+    me->busy = true;
+    auto started = Clock::now();
+    ApiRequest req;
+    req.client = client;
+    std::optional<ApiResponse> early;
+    bool keep_alive = false;
+
+    if (rec) {
+      if (rec == bhttp::error::header_limit) {
+        early = ApiResponse::error(431, "request header too large",
+                                   fmt::format("limit {} bytes", lim.max_header_bytes));
+      } else if (rec.category() == boost::system::error_code(bhttp::error::header_limit).category() &&
+                 rec != bhttp::error::end_of_stream && rec != bhttp::error::partial_message) {
+        early = ApiResponse::error(400, "malformed HTTP request", rec.message());
+      } else {
+        break;  // closed, timed out or cancelled
+      }
+      req.method = "-";
+    }
+    req.request_id = fmt::format("{:08x}{:08x}", id_prefix, ++next_id);
+
+    const Route* route = nullptr;
+    bool body_unread = false;
+    std::optional<RateLimiter::Decision> rate;
+    if (!early) {
+      const auto& h = header.get();
+      first = false;
+      keep_alive = h.keep_alive();
+      req.method = std::string(h.method_string());
+      std::string_view target = h.target();
+      std::string_view raw_path = target.substr(0, target.find('?'));
+      if (auto q = target.find('?'); q != std::string_view::npos)
+        req.query = parse_query(target.substr(q + 1));
+      percent_decode(raw_path, req.path);
+      req.head_only = h.method() == bhttp::verb::head;
+      Router::Match match = router.find(req.method, raw_path);
+      body_unread = !header.is_done();
+      early = admit(h, match, client, req, rate);
+      route = match.route;
+      if (!early) {
+        req.params = std::move(match.params);
+        if (req.head_only) req.method = "GET";
+        for (const auto& f : h) {
+          std::string name(f.name_string());
+          std::transform(name.begin(), name.end(), name.begin(), ::tolower);
+          req.headers[name] = std::string(f.value());
+        }
+      }
+      std::size_t limit = route && route->body_limit ? route->body_limit : lim.max_body_bytes;
+      if (!early && body_unread) {
+        if (header.content_length() && *header.content_length() > limit) {
+          early = ApiResponse::error(413, "request body too large",
+                                     fmt::format("limit {} bytes", limit));
+        } else {
+          if (bhttp::token_list(h[bhttp::field::expect]).exists("100-continue")) {
+            bhttp::response<bhttp::empty_body> cont{bhttp::status::continue_, 11};
+            stream.expires_after(std::chrono::seconds(lim.request_timeout_s));
+            auto [wec, wn] = co_await bhttp::async_write(stream, cont, use_tuple);
+            if (wec) break;
+          }
+          bhttp::request_parser<bhttp::string_body> body(std::move(header));
+          body.body_limit(limit);
+          stream.expires_after(std::chrono::seconds(lim.request_timeout_s));
+          auto [bec, bn] = co_await bhttp::async_read(stream, buffer, body, use_tuple);
+          if (bec == bhttp::error::body_limit) {
+            early = ApiResponse::error(413, "request body too large",
+                                       fmt::format("limit {} bytes", limit));
+          } else if (bec) {
+            break;
+          } else {
+            body_unread = false;
+            req.body = body.release().body();
+          }
+        }
+      }
+      if (!early && route->body == BodyKind::json && !req.body.empty()) {
+        req.json = nlohmann::json::parse(req.body, nullptr, false);
+        if (req.json.is_discarded())
+          early = ApiResponse::error(400, "malformed JSON", "the request body is not valid JSON");
+      }
+    }
+
+    // (No co_await inside a conditional expression: g++ 12 miscompiles it.)
+    ApiResponse resp;
+    if (early) {
+      resp = std::move(*early);
+    } else {
+      resp = co_await invoke(*route, req);
+    }
+    if (rate && resp.status != 429) add_rate_headers(resp, *rate);
+    // A body we did not read cannot be skipped reliably: close after answering.
+    if (body_unread || stopping || resp.status >= 500 || rec) keep_alive = false;
+
+    bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(resp.status), 11};
+    res.set(bhttp::field::server, "moccha");
+    res.set(bhttp::field::content_type, resp.content_type);
+    res.set("X-Request-Id", req.request_id);
+    for (auto& [k, v] : resp.headers) res.set(k, v);
+    res.body() = resp.body ? std::move(*resp.body)
+                           : resp.json.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) +
+                                 "\n";
+    res.keep_alive(keep_alive);
+    res.prepare_payload();
+    std::size_t bytes = res.body().size();
+    stream.expires_after(std::chrono::seconds(lim.request_timeout_s));
+    boost::system::error_code wec;
+    if (req.head_only) {
+      bhttp::response<bhttp::empty_body> head{res.base()};
+      head.content_length(bytes);
+      auto [e, n] = co_await bhttp::async_write(stream, head, use_tuple);
+      wec = e;
+      bytes = 0;
+    } else {
+      auto [e, n] = co_await bhttp::async_write(stream, res, use_tuple);
+      wec = e;
+    }
+    auto micros = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started);
+    log::write("access", fmt::format("{} {} \"{} {}\" {} {} {:.3f}ms", req.request_id, client,
+                                     req.method, req.path.empty() ? "-" : req.path, resp.status,
+                                     bytes, micros.count() / 1000.0));
+    if (wec || !keep_alive) break;
+  }
+  stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+}
+
+void Server::Impl::drained_check() {
+  if (stopping && conns.empty() && on_drained) {
+    grace_timer.cancel();
+    auto done = std::move(on_drained);
+    on_drained = nullptr;
+    asio::post(ioc, std::move(done));
+  }
+}
+
+Server::Server(asio::io_context& ioc, ServerOptions options, const Router& router)
+    : impl_(std::make_shared<Impl>(ioc, std::move(options), router)) {}
+
+Server::~Server() = default;
+
+unsigned short Server::listen() {
+  auto address = asio::ip::make_address(impl_->opt.host);
+  tcp::endpoint ep(address, impl_->opt.port);
+  impl_->acceptor.open(ep.protocol());
+  impl_->acceptor.set_option(asio::socket_base::reuse_address(true));
+  impl_->acceptor.bind(ep);
+  impl_->acceptor.listen(asio::socket_base::max_listen_connections);
+  return impl_->acceptor.local_endpoint().port();
+}
+
+void Server::start() { asio::co_spawn(impl_->ioc, impl_->accept_loop(), asio::detached); }
+
+void Server::shutdown(std::function<void()> done) {
+  Impl& s = *impl_;
+  s.stopping = true;
+  s.on_drained = std::move(done);
+  boost::system::error_code ec;
+  s.acceptor.close(ec);
+  for (auto& c : s.conns)
+    if (!c.busy) c.stream->cancel();
+  s.grace_timer.expires_after(std::chrono::seconds(s.opt.limits.shutdown_grace_s));
+  s.grace_timer.async_wait([impl = impl_](boost::system::error_code e) {
+    if (e) return;
+    log::warn("shutdown grace period over; closing {} connection(s)", impl->conns.size());
+    for (auto& c : impl->conns) c.stream->close();
+  });
+  s.drained_check();
+}
+
+std::size_t Server::connections() const { return impl_->conns.size(); }
+
+}  // namespace moccha::http

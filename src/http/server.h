@@ -1,0 +1,57 @@
+// The HTTP/1.1 server: the only translation unit that includes Beast.
+//
+// Each connection is a coroutine on the caller's io_context (one I/O thread; no strands).
+// For each request it reads the header only, then, in this order: authenticates (401, or 429
+// when one address fails too often), rate-limits per key and route group (429 with
+// Retry-After and X-RateLimit-*), routes (404/405), checks the body against the route's limit
+// (413) — all before reading any body — and only then reads the body, parses JSON for JSON
+// routes (400) and calls the handler. Every reply is JSON unless the handler says otherwise,
+// and each request is one line in the access log.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "core/config.h"
+
+namespace boost::asio {
+class io_context;
+}
+
+namespace moccha::http {
+
+class Router;
+
+struct ServerOptions {
+  std::string host = "127.0.0.1";
+  unsigned short port = 5000;  // 0: any free port
+  std::string api_key;         // required; compared in constant time
+  LimitsConfig limits;
+  RateLimitConfig rate_limit;
+};
+
+class Server {
+ public:
+  // `router` must outlive the server and not change while it serves.
+  Server(boost::asio::io_context& ioc, ServerOptions options, const Router& router);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Binds and listens. Returns the bound port. Throws std::system_error on failure.
+  unsigned short listen();
+  // Starts accepting on the io_context.
+  void start();
+  // Graceful stop: accept no more, close idle connections, let requests in flight finish
+  // within limits.shutdown_grace_s, then close the rest and call `done` (on the I/O thread).
+  void shutdown(std::function<void()> done);
+
+  std::size_t connections() const;
+
+ private:
+  struct Impl;
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace moccha::http

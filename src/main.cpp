@@ -1,0 +1,117 @@
+// moccha: `serve` runs the agent; every other subcommand is a client of an agent.
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+
+#include "app/app.h"
+#include "cli/commands.h"
+#include "core/config.h"
+#include "store/files.h"
+
+namespace {
+
+struct ServeFlags {
+  std::string config_file, host, api_key, data_dir, log_file;
+  int port = -1;
+  bool no_rate_limit = false;
+  std::vector<std::string> sets;
+};
+
+// Defaults, then the config file, then MOCCHA_* variables, then flags.
+moccha::Config load_config(const ServeFlags& f) {
+  moccha::Config c;
+  auto env = moccha::process_env();
+  // The data dir decides where config.json is looked for, so settle it first.
+  moccha::apply_env(c, env);
+  if (!f.data_dir.empty()) c.data_dir = f.data_dir;
+  moccha::Config probe = c;
+  moccha::resolve_defaults(probe);
+  std::string file = f.config_file;
+  if (file.empty() && env.count("MOCCHA_CONFIG")) file = env["MOCCHA_CONFIG"];
+  bool explicit_file = !file.empty();
+  if (file.empty()) file = probe.data_dir + "/config.json";
+  moccha::Config loaded;
+  if (explicit_file || std::filesystem::exists(file)) moccha::apply_file(loaded, file);
+  moccha::apply_env(loaded, env);
+  for (const auto& kv : f.sets) {
+    auto eq = kv.find('=');
+    if (eq == std::string::npos)
+      throw moccha::ConfigError("--set " + kv + ": expected KEY=VALUE");
+    moccha::apply_option(loaded, kv.substr(0, eq), kv.substr(eq + 1));
+  }
+  if (!f.host.empty()) loaded.host = f.host;
+  if (f.port >= 0) loaded.port = f.port;
+  if (!f.api_key.empty()) loaded.api_key = f.api_key;
+  if (!f.data_dir.empty()) loaded.data_dir = f.data_dir;
+  if (!f.log_file.empty()) loaded.log_file = f.log_file;
+  if (f.no_rate_limit) loaded.rate_limit.enabled = false;
+  moccha::resolve_defaults(loaded);
+  return loaded;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"moccha: remote control for a headless Linux machine"};
+  app.require_subcommand(1);
+  std::string url, key;
+  bool as_json = false;
+  app.add_option("--url", url, "Agent URL (MOCCHA_URL; default http://127.0.0.1:5000)");
+  app.add_option("--api-key", key, "API key (MOCCHA_API_KEY; default ~/.moccha/api_key)");
+
+  ServeFlags sf;
+  auto* serve = app.add_subcommand("serve", "Run the agent");
+  serve->add_option("--config", sf.config_file, "JSON config file (MOCCHA_CONFIG)");
+  serve->add_option("--host", sf.host, "Address to listen on (default 127.0.0.1)");
+  serve->add_option("--port", sf.port, "Port (default 5000; 0 picks a free one)");
+  serve->add_option("--api-key", sf.api_key, "API key (default: generated, in the data dir)");
+  serve->add_option("--data-dir", sf.data_dir, "State directory (default ~/.moccha)");
+  serve->add_option("--log-file", sf.log_file, "Log file (default /tmp/moccha.log)");
+  serve->add_flag("--no-rate-limit", sf.no_rate_limit, "Switch rate limiting off");
+  serve->add_option("--set", sf.sets, "Any config key, e.g. --set limits.max_connections=100");
+  bool print_config = false;
+  serve->add_flag("--print-config", print_config, "Print the effective config and exit");
+
+  std::string key_data_dir;
+  auto* key_cmd = app.add_subcommand("key", "Print the agent's API key (creating it if needed)");
+  key_cmd->add_option("--data-dir", key_data_dir, "State directory (default ~/.moccha)");
+
+  auto* status = app.add_subcommand("status", "System status of the agent's machine");
+  status->add_flag("--json", as_json, "Print the raw JSON reply");
+  auto* services = app.add_subcommand("services", "List the services the agent knows");
+  services->add_flag("--json", as_json, "Print the raw JSON reply");
+
+  CLI11_PARSE(app, argc, argv);
+
+  try {
+    if (serve->parsed()) {
+      moccha::Config config = load_config(sf);
+      if (print_config) {
+        std::cout << moccha::to_json(config).dump(2) << "\n";
+        return 0;
+      }
+      return moccha::app::serve(std::move(config));
+    }
+    if (key_cmd->parsed()) {
+      moccha::Config c;
+      moccha::apply_env(c, moccha::process_env());
+      if (!key_data_dir.empty()) c.data_dir = key_data_dir;
+      moccha::resolve_defaults(c);
+      std::cout << moccha::store::load_or_create_api_key(c.data_dir).key << "\n";
+      return 0;
+    }
+    moccha::cli::Client client(moccha::cli::resolve_endpoint(url, key));
+    if (status->parsed()) return moccha::cli::status(client, as_json);
+    if (services->parsed()) return moccha::cli::services(client, as_json);
+  } catch (const moccha::ConfigError& e) {
+    std::cerr << "moccha: " << e.what() << "\n";
+    return 2;
+  } catch (const moccha::cli::ClientError& e) {
+    std::cerr << "moccha: " << e.what() << "\n";
+    return 1;
+  } catch (const std::exception& e) {
+    std::cerr << "moccha: " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,27 @@
+// State on disk under the data dir: atomic writes and the API key file.
+#pragma once
+
+#include <filesystem>
+#include <string>
+
+namespace moccha::store {
+
+// Writes `content` to a temporary file beside `path`, fsyncs it, sets `mode`, and renames it
+// over `path`: readers see the old file or the new one, never a half-written one.
+// Throws std::system_error.
+void write_file_atomic(const std::filesystem::path& path, const std::string& content,
+                       unsigned mode = 0644);
+
+// Creates `dir` (and parents) with `mode` if missing. Throws std::system_error.
+void ensure_dir(const std::filesystem::path& dir, unsigned mode = 0700);
+
+struct ApiKey {
+  std::string key;
+  bool generated = false;  // true when this call created it
+  std::filesystem::path file;
+};
+
+// Reads data_dir/api_key, or creates it: 32 random bytes as hex, mode 0600.
+ApiKey load_or_create_api_key(const std::filesystem::path& data_dir);
+
+}  // namespace moccha::store

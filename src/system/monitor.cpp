@@ -1,0 +1,48 @@
+#include "system/monitor.h"
+
+namespace moccha::sys {
+
+Monitor::Monitor(std::chrono::milliseconds cpu_interval, std::chrono::milliseconds gpu_interval)
+    : cpu_interval_(cpu_interval), gpu_interval_(gpu_interval) {}
+
+Monitor::~Monitor() {
+  {
+    std::lock_guard lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void Monitor::start() { thread_ = std::thread([this] { loop(); }); }
+
+Monitor::Snapshot Monitor::snapshot() const {
+  std::lock_guard lock(mu_);
+  return snap_;
+}
+
+void Monitor::loop() {
+  using Clock = std::chrono::steady_clock;
+  std::optional<CpuTimes> last;
+  if (auto text = read_file("/proc/stat")) last = parse_proc_stat(*text);
+  auto next_gpu = Clock::now();
+  std::unique_lock lock(mu_);
+  while (!stop_) {
+    if (Clock::now() >= next_gpu) {
+      lock.unlock();
+      auto gpus = query_gpus();
+      lock.lock();
+      snap_.gpus = std::move(gpus);
+      next_gpu = Clock::now() + gpu_interval_;
+    }
+    if (cv_.wait_for(lock, cpu_interval_, [this] { return stop_; })) break;
+    lock.unlock();
+    std::optional<CpuTimes> now;
+    if (auto text = read_file("/proc/stat")) now = parse_proc_stat(*text);
+    lock.lock();
+    if (last && now) snap_.cpu_pct = cpu_percent(*last, *now);
+    last = now;
+  }
+}
+
+}  // namespace moccha::sys

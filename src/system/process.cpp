@@ -1,0 +1,161 @@
+#include "system/process.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+extern char** environ;
+
+namespace moccha::sys {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct Fd {
+  int fd = -1;
+  ~Fd() { reset(); }
+  void reset() {
+    if (fd >= 0) ::close(fd);
+    fd = -1;
+  }
+};
+
+std::vector<std::string> merged_env(const std::map<std::string, std::string>& extra) {
+  std::vector<std::string> out;
+  for (char** e = environ; e && *e; ++e) {
+    std::string entry(*e);
+    std::string name = entry.substr(0, entry.find('='));
+    if (!extra.count(name)) out.push_back(std::move(entry));
+  }
+  for (const auto& [k, v] : extra) out.push_back(k + "=" + v);
+  return out;
+}
+
+void append_capped(std::string& dst, const char* data, std::size_t n, std::size_t cap,
+                   bool& truncated) {
+  std::size_t room = dst.size() < cap ? cap - dst.size() : 0;
+  dst.append(data, std::min(room, n));
+  if (n > room) truncated = true;
+}
+
+}  // namespace
+
+RunResult run(const RunOptions& opt) {
+  RunResult r;
+  auto started = Clock::now();
+  if (opt.argv.empty()) {
+    r.error = "empty command";
+    return r;
+  }
+  int out_pipe[2], err_pipe[2];
+  if (::pipe2(out_pipe, O_CLOEXEC) != 0) {
+    r.error = std::strerror(errno);
+    return r;
+  }
+  if (::pipe2(err_pipe, O_CLOEXEC) != 0) {
+    r.error = std::strerror(errno);
+    ::close(out_pipe[0]);
+    ::close(out_pipe[1]);
+    return r;
+  }
+  Fd out_r{out_pipe[0]}, out_w{out_pipe[1]}, err_r{err_pipe[0]}, err_w{err_pipe[1]};
+
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_adddup2(&fa, out_w.fd, 1);
+  posix_spawn_file_actions_adddup2(&fa, err_w.fd, 2);
+  if (!opt.cwd.empty()) posix_spawn_file_actions_addchdir_np(&fa, opt.cwd.c_str());
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  sigset_t defaults;
+  sigemptyset(&defaults);
+  sigaddset(&defaults, SIGPIPE);
+  sigaddset(&defaults, SIGINT);
+  sigaddset(&defaults, SIGTERM);
+  sigset_t none;
+  sigemptyset(&none);
+  posix_spawnattr_setsigdefault(&attr, &defaults);
+  posix_spawnattr_setsigmask(&attr, &none);
+  posix_spawnattr_setpgroup(&attr, 0);
+  posix_spawnattr_setflags(&attr,
+                           POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
+
+  std::vector<char*> argv;
+  for (const auto& a : opt.argv) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  std::vector<std::string> env_strings = merged_env(opt.env);
+  std::vector<char*> envp;
+  for (auto& e : env_strings) envp.push_back(e.data());
+  envp.push_back(nullptr);
+
+  pid_t pid = -1;
+  int rc = ::posix_spawnp(&pid, argv[0], &fa, &attr, argv.data(), envp.data());
+  posix_spawn_file_actions_destroy(&fa);
+  posix_spawnattr_destroy(&attr);
+  out_w.reset();
+  err_w.reset();
+  if (rc != 0) {
+    r.error = opt.argv[0] + ": " + std::strerror(rc);
+    return r;
+  }
+  r.started = true;
+
+  auto deadline = started + opt.timeout;
+  bool killed = false;
+  char buf[65536];
+  while (out_r.fd >= 0 || err_r.fd >= 0) {
+    auto now = Clock::now();
+    if (!killed && now >= deadline) {
+      ::kill(-pid, SIGKILL);
+      killed = true;
+      r.timed_out = true;
+      // Anything that left the group may keep the pipes open: read on only briefly.
+      deadline = now + std::chrono::seconds(1);
+    } else if (killed && now >= deadline) {
+      break;
+    }
+    int wait_ms = static_cast<int>(
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now).count() + 1);
+    pollfd fds[2] = {{out_r.fd, POLLIN, 0}, {err_r.fd, POLLIN, 0}};
+    int n = ::poll(fds, 2, wait_ms);
+    if (n < 0 && errno != EINTR) break;
+    for (int i = 0; i < 2; ++i) {
+      if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+      ssize_t got = ::read(fds[i].fd, buf, sizeof buf);
+      if (got > 0) {
+        if (i == 0) append_capped(r.out, buf, got, opt.output_limit, r.out_truncated);
+        else append_capped(r.err, buf, got, opt.output_limit, r.err_truncated);
+      } else if (got == 0 || (errno != EINTR && errno != EAGAIN)) {
+        (i == 0 ? out_r : err_r).reset();
+      }
+    }
+  }
+  int status = 0;
+  if (!killed) {
+    // Output closed; the child may still run (it closed its stdout). Respect the deadline.
+    while (::waitpid(pid, &status, WNOHANG) == 0) {
+      if (Clock::now() >= deadline) {
+        ::kill(-pid, SIGKILL);
+        r.timed_out = true;
+        ::waitpid(pid, &status, 0);
+        break;
+      }
+      ::usleep(2000);
+    }
+  } else {
+    ::waitpid(pid, &status, 0);
+  }
+  if (WIFEXITED(status)) r.exit_code = WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) r.signal = WTERMSIG(status);
+  r.seconds = std::chrono::duration<double>(Clock::now() - started).count();
+  return r;
+}
+
+}  // namespace moccha::sys

@@ -1,0 +1,35 @@
+// Running a child to completion: spawned in its own process group with stdout and stderr on
+// pipes, output captured up to a cap, the whole group killed when the deadline passes, and the
+// child always reaped. Blocking: call it from a worker thread, never from the I/O thread.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace moccha::sys {
+
+struct RunOptions {
+  std::vector<std::string> argv;  // argv[0] is looked up on PATH
+  std::chrono::milliseconds timeout{30000};
+  std::string cwd;                           // empty: inherit
+  std::map<std::string, std::string> env;    // added to (or replacing in) the inherited env
+  std::size_t output_limit = 1u << 20;       // per stream; the rest is read and dropped
+};
+
+struct RunResult {
+  bool started = false;     // false: spawn failed, see `error`
+  int exit_code = -1;       // when it exited normally
+  int signal = 0;           // when a signal ended it
+  bool timed_out = false;   // the group was killed at the deadline
+  std::string out, err;
+  bool out_truncated = false, err_truncated = false;
+  std::string error;
+  double seconds = 0;
+};
+
+RunResult run(const RunOptions& options);
+
+}  // namespace moccha::sys

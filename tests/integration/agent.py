@@ -1,0 +1,136 @@
+"""Starts the real moccha binary for black-box tests and talks HTTP to it.
+
+Only Python's standard library: the tests run on a fresh machine without PyPI. Every agent is
+started on 127.0.0.1 with port 0 and a temporary data dir, and stopped by its PID.
+"""
+import http.client
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+
+BIN = os.environ.get("MOCCHA_BIN") or os.path.join(
+    os.path.dirname(__file__), "..", "..", "build", "moccha")
+
+
+class Reply:
+    def __init__(self, status, headers, body):
+        self.status = status
+        self.headers = headers
+        self.body = body
+
+    def json(self):
+        return json.loads(self.body)
+
+    def __repr__(self):
+        return f"Reply({self.status}, {self.body[:300]!r})"
+
+
+class Agent:
+    """A running `moccha serve`. Use as a context manager or call stop()."""
+
+    def __init__(self, *args, env=None, api_key="test-key-0123456789", data_dir=None,
+                 keep_data=False):
+        self.tmp = tempfile.mkdtemp(prefix="moccha-test-")
+        self.data_dir = data_dir or os.path.join(self.tmp, "data")
+        self.log_file = os.path.join(self.tmp, "moccha.log")
+        self.keep_data = keep_data
+        self.key = api_key
+        cmd = [BIN, "serve", "--port", "0", "--data-dir", self.data_dir,
+               "--log-file", self.log_file]
+        if api_key:
+            cmd += ["--api-key", api_key]
+        cmd += list(args)
+        full_env = {k: v for k, v in os.environ.items() if not k.startswith("MOCCHA_")}
+        full_env.update(env or {})
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                     env=full_env, text=True)
+        self.banner = []
+        deadline = time.monotonic() + 20
+        self.port = None
+        while time.monotonic() < deadline:
+            line = self.proc.stdout.readline()
+            if not line:
+                break
+            self.banner.append(line)
+            m = re.search(r"listening on http://[\d.]+:(\d+)", line)
+            if m:
+                self.port = int(m.group(1))
+                break
+        if self.port is None:
+            self.stop()
+            raise RuntimeError(f"agent did not start: {self.proc.stderr.read()}")
+        if api_key is None:
+            self.banner.append(self.proc.stdout.readline())
+            with open(os.path.join(self.data_dir, "api_key")) as f:
+                self.key = f.read().strip()
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    def request(self, method, path, body=None, headers=None, key=True, timeout=30):
+        hdrs = dict(headers or {})
+        if key is True:
+            hdrs.setdefault("X-API-Key", self.key)
+        elif key:
+            hdrs["X-API-Key"] = key
+        data = body
+        if isinstance(body, (dict, list)):
+            data = json.dumps(body)
+            hdrs.setdefault("Content-Type", "application/json")
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        try:
+            conn.request(method, path, body=data, headers=hdrs)
+            r = conn.getresponse()
+            return Reply(r.status, dict(r.getheaders()), r.read())
+        finally:
+            conn.close()
+
+    def get(self, path, **kw):
+        return self.request("GET", path, **kw)
+
+    def post(self, path, body=None, **kw):
+        return self.request("POST", path, body=body, **kw)
+
+    def connect(self):
+        return socket.create_connection(("127.0.0.1", self.port), timeout=10)
+
+    def signal(self, sig):
+        self.proc.send_signal(sig)
+
+    def wait(self, timeout):
+        return self.proc.wait(timeout=timeout)
+
+    def stop(self, timeout=15):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=5)
+        for f in (self.proc.stdout, self.proc.stderr):
+            if f:
+                f.close()
+        if not self.keep_data:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def log(self):
+        with open(self.log_file) as f:
+            return f.read()
+
+
+def run_cli(*args, env=None, timeout=30, input=None):
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("MOCCHA_")}
+    full_env.update(env or {})
+    return subprocess.run([BIN, *args], capture_output=True, text=True, env=full_env,
+                          timeout=timeout, input=input)
