@@ -1,7 +1,6 @@
 // moccha: `serve` runs the agent; every other subcommand is a client of an agent.
-#include <iostream>
-
 #include <CLI/CLI.hpp>
+#include <iostream>
 
 #include "app/app.h"
 #include "cli/commands.h"
@@ -35,8 +34,7 @@ moccha::Config load_config(const ServeFlags& f) {
   moccha::apply_env(loaded, env);
   for (const auto& kv : f.sets) {
     auto eq = kv.find('=');
-    if (eq == std::string::npos)
-      throw moccha::ConfigError("--set " + kv + ": expected KEY=VALUE");
+    if (eq == std::string::npos) throw moccha::ConfigError("--set " + kv + ": expected KEY=VALUE");
     moccha::apply_option(loaded, kv.substr(0, eq), kv.substr(eq + 1));
   }
   if (!f.host.empty()) loaded.host = f.host;

@@ -18,7 +18,9 @@ double round_to(double v, int places) {
   return std::round(v * f) / f;
 }
 
-double gib(std::uint64_t bytes) { return round_to(bytes / 1073741824.0, 2); }
+double gib(std::uint64_t bytes) {
+  return round_to(bytes / 1073741824.0, 2);
+}
 
 json gpu_json(const sys::GpuInfo& g) {
   return {{"index", g.index},
@@ -29,20 +31,17 @@ json gpu_json(const sys::GpuInfo& g) {
 }
 
 json status_body(const SystemApiDeps& d) {
-  auto up = std::chrono::duration_cast<std::chrono::microseconds>(
-      std::chrono::steady_clock::now() - d.started);
+  auto up = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() -
+                                                                  d.started);
   sys::Monitor::Snapshot snap = d.monitor->snapshot();
   json body = {{"uptime", format_uptime(up)},
                {"cpu_pct", round_to(snap.cpu_pct, 1)},
-               {"cpu_count", sys::cpu_count()}};
-  sys::Memory mem;
-  if (auto text = sys::read_file("/proc/meminfo"))
-    if (auto m = sys::parse_meminfo(*text)) mem = *m;
+               {"cpu_count", snap.cpu_count}};
+  const sys::Memory& mem = snap.memory;
   body["ram_total_gb"] = gib(mem.total_bytes);
   body["ram_used_gb"] = gib(mem.used_bytes());
-  body["ram_pct"] =
-      mem.total_bytes ? round_to(100.0 * mem.used_bytes() / mem.total_bytes, 1) : 0.0;
-  sys::Disk disk = sys::disk_usage(d.workspace).value_or(sys::Disk{});
+  body["ram_pct"] = mem.total_bytes ? round_to(100.0 * mem.used_bytes() / mem.total_bytes, 1) : 0.0;
+  const sys::Disk& disk = snap.disk;
   body["disk_total_gb"] = gib(disk.total_bytes);
   body["disk_free_gb"] = gib(disk.free_bytes);
   body["gpu"] = snap.gpus.empty() ? json(nullptr) : gpu_json(snap.gpus.front());
@@ -61,8 +60,7 @@ void add_system_routes(http::Router& router, SystemApiDeps deps) {
                 return ApiResponse::ok({{"status", "ok"}});
               }),
               http::BodyKind::none, /*is_public=*/true});
-  router.add({"GET", "/status",
-              http::sync([deps = std::move(deps)](const ApiRequest&) {
+  router.add({"GET", "/status", http::sync([deps = std::move(deps)](const ApiRequest&) {
                 return ApiResponse::ok(status_body(deps));
               })});
 }
@@ -108,8 +106,7 @@ void add_pending_routes(http::Router& router) {
       exists = exists || (r.method == p.method && r.pattern == p.pattern);
     if (exists) continue;
     std::string what = p.capability;
-    router.add({p.method, p.pattern,
-                http::sync([what](const ApiRequest& req) {
+    router.add({p.method, p.pattern, http::sync([what](const ApiRequest& req) {
                   return ApiResponse::error(501, "not implemented",
                                             what + " (" + req.method + " " + req.path +
                                                 ") is not built in this version of moccha");

@@ -17,7 +17,6 @@ namespace moccha::api {
 struct SystemApiDeps {
   std::chrono::steady_clock::time_point started;
   const sys::Monitor* monitor;  // outlives the router
-  std::string workspace;        // the disk figures are of this path's filesystem
   // Counters owned by the execution engine; until it exists they answer 0.
   std::function<long long()> executions = [] { return 0LL; };
   std::function<long long()> variables = [] { return 0LL; };

@@ -2,12 +2,11 @@
 
 #include <sys/resource.h>
 
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
 #include <csignal>
 #include <cstdio>
 #include <iostream>
-
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/signal_set.hpp>
 
 #include "api/services_api.h"
 #include "api/system_api.h"
@@ -62,18 +61,19 @@ int serve(Config config) {
   }
 
   sys::Monitor monitor(
+      config.workspace,
       std::chrono::milliseconds(static_cast<long>(config.cpu_sample_interval_s * 1000)),
       std::chrono::seconds(5));
   monitor.start();
 
   http::Router router;
-  api::add_system_routes(router, {std::chrono::steady_clock::now(), &monitor, config.workspace});
+  api::add_system_routes(router, {std::chrono::steady_clock::now(), &monitor});
   api::add_services_routes(router);
   api::add_pending_routes(router);
 
   boost::asio::io_context ioc(1);
-  http::ServerOptions options{config.host, static_cast<unsigned short>(config.port),
-                              config.api_key, config.limits, config.rate_limit};
+  http::ServerOptions options{config.host, static_cast<unsigned short>(config.port), config.api_key,
+                              config.limits, config.rate_limit};
   http::Server server(ioc, options, router);
   unsigned short port = 0;
   try {
@@ -100,8 +100,8 @@ int serve(Config config) {
   } else if (!key_file.empty()) {
     std::cout << "API key: stored in " << key_file << std::endl;
   }
-  log::info("listening on {} (pid {}), data dir {}, workspace {}", url, ::getpid(),
-            config.data_dir, config.workspace);
+  log::info("listening on {} (pid {}), data dir {}, workspace {}", url, ::getpid(), config.data_dir,
+            config.workspace);
 
   ioc.run();
   log::info("stopped");

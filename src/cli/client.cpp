@@ -14,7 +14,9 @@ std::string env_or(const char* name, std::string fallback) {
   return v && *v ? std::string(v) : std::move(fallback);
 }
 
-std::string home_dir() { return env_or("HOME", "/root"); }
+std::string home_dir() {
+  return env_or("HOME", "/root");
+}
 
 std::string read_trimmed(const std::string& path) {
   std::ifstream in(path);
@@ -95,8 +97,7 @@ nlohmann::json Client::call(const std::string& method, const std::string& path,
     message += ": " + doc["error"].get<std::string>();
     if (doc.contains("message")) message += " (" + doc["message"].get<std::string>() + ")";
   }
-  if (status == 401)
-    message += ". Check --api-key, MOCCHA_API_KEY or ~/.moccha/client.json";
+  if (status == 401) message += ". Check --api-key, MOCCHA_API_KEY or ~/.moccha/client.json";
   throw ClientError(message, status);
 }
 

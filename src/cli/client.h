@@ -5,10 +5,9 @@
 // http://127.0.0.1:5000 with the key a local agent stored in ~/.moccha/api_key.
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <string>
-
-#include <nlohmann/json.hpp>
 
 namespace moccha::cli {
 

@@ -7,7 +7,9 @@ namespace {
 
 using nlohmann::json;
 
-void print_json(const json& j) { fmt::print("{}\n", j.dump(2)); }
+void print_json(const json& j) {
+  fmt::print("{}\n", j.dump(2));
+}
 
 double num(const json& j, const char* key) {
   auto it = j.find(key);

@@ -8,9 +8,8 @@
 #include <cstdlib>
 #include <fstream>
 #include <functional>
-#include <sstream>
-
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 extern char** environ;
 
@@ -106,8 +105,7 @@ Option option(std::string key, Access access) {
   };
 }
 
-#define MOCCHA_OPT(type, key, member) \
-  option<type>(key, [](Config& c) -> type& { return c.member; })
+#define MOCCHA_OPT(type, key, member) option<type>(key, [](Config& c) -> type& { return c.member; })
 
 const std::vector<Option>& options() {
   using Strings = std::vector<std::string>;

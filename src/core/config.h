@@ -10,23 +10,22 @@
 #include <cstddef>
 #include <filesystem>
 #include <map>
+#include <nlohmann/json_fwd.hpp>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
-#include <nlohmann/json_fwd.hpp>
-
 namespace moccha {
 
 struct LimitsConfig {
-  std::size_t max_body_bytes = 8u << 20;    // JSON bodies; 413 beyond
-  std::size_t max_upload_bytes = 0;         // 0 = unlimited
-  std::size_t max_header_bytes = 16u << 10; // 431 beyond
-  int header_timeout_s = 10;                // first request's header (slowloris)
-  int idle_timeout_s = 60;                  // keep-alive wait for the next request
-  int request_timeout_s = 60;               // reading a body, writing a reply
+  std::size_t max_body_bytes = 8u << 20;     // JSON bodies; 413 beyond
+  std::size_t max_upload_bytes = 0;          // 0 = unlimited
+  std::size_t max_header_bytes = 16u << 10;  // 431 beyond
+  int header_timeout_s = 10;                 // first request's header (slowloris)
+  int idle_timeout_s = 60;                   // keep-alive wait for the next request
+  int request_timeout_s = 60;                // reading a body, writing a reply
   int max_connections = 2048;
-  int shutdown_grace_s = 10;                // in-flight requests finish within this
+  int shutdown_grace_s = 10;  // in-flight requests finish within this
 };
 
 struct RateLimitConfig {
@@ -52,9 +51,9 @@ struct ExecConfig {
 
 struct Config {
   std::string host = "127.0.0.1";
-  int port = 5000;  // 0: pick a free port
-  std::string api_key;  // empty: generated and stored in data_dir/api_key
-  std::string data_dir; // default ~/.moccha
+  int port = 5000;       // 0: pick a free port
+  std::string api_key;   // empty: generated and stored in data_dir/api_key
+  std::string data_dir;  // default ~/.moccha
   std::string log_file = "/tmp/moccha.log";
   std::string python = "python3";
   std::string workspace;  // default /content if it exists, else data_dir/workspace

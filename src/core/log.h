@@ -3,10 +3,10 @@
 // crash both see every line that was logged. Never log the API key.
 #pragma once
 
+#include <fmt/core.h>
+
 #include <string>
 #include <string_view>
-
-#include <fmt/core.h>
 
 namespace moccha::log {
 

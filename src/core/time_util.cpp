@@ -1,8 +1,8 @@
 #include "core/time_util.h"
 
-#include <ctime>
-
 #include <fmt/core.h>
+
+#include <ctime>
 
 namespace moccha {
 namespace {
@@ -21,7 +21,9 @@ std::string iso8601_utc(std::chrono::system_clock::time_point t) {
                      tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 
-std::string iso8601_utc_now() { return iso8601_utc(std::chrono::system_clock::now()); }
+std::string iso8601_utc_now() {
+  return iso8601_utc(std::chrono::system_clock::now());
+}
 
 std::string iso8601_utc_now_ms() {
   auto now = std::chrono::system_clock::now();

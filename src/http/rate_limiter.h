@@ -21,8 +21,8 @@ class RateLimiter {
   struct Decision {
     bool allowed = true;
     int limit = 0;
-    int remaining = 0;         // after this request
-    long long reset_s = 0;     // seconds until the window ends
+    int remaining = 0;      // after this request
+    long long reset_s = 0;  // seconds until the window ends
   };
 
   // Counts one request for `key` against `limit` per window.

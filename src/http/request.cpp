@@ -82,8 +82,7 @@ std::optional<double> optional_number(const json& body, const char* name) {
 std::optional<bool> optional_bool(const json& body, const char* name) {
   const json* v = optional_field(body, name);
   if (!v) return std::nullopt;
-  if (!v->is_boolean())
-    throw ApiError(400, std::string("field '") + name + "' must be a boolean");
+  if (!v->is_boolean()) throw ApiError(400, std::string("field '") + name + "' must be a boolean");
   return v->get<bool>();
 }
 

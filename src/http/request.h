@@ -6,23 +6,22 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 namespace moccha::http {
 
 struct ApiRequest {
   std::string method;  // "GET", "POST", ... (HEAD arrives as GET with head_only set)
   bool head_only = false;
-  std::string path;    // decoded path, no query
-  std::map<std::string, std::string> query;   // decoded query parameters
-  std::map<std::string, std::string> params;  // path parameters, e.g. {name} -> value
-  std::map<std::string, std::string> headers; // lower-case names
+  std::string path;                            // decoded path, no query
+  std::map<std::string, std::string> query;    // decoded query parameters
+  std::map<std::string, std::string> params;   // path parameters, e.g. {name} -> value
+  std::map<std::string, std::string> headers;  // lower-case names
   nlohmann::json json;  // the parsed body, for routes that take JSON (null when empty)
   std::string body;     // the raw body
   std::string client;   // peer address

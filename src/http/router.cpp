@@ -3,8 +3,7 @@
 namespace moccha::http {
 
 RateGroup rate_group(std::string_view path) {
-  if (path == "/services/deluge" || path.starts_with("/services/deluge/"))
-    return RateGroup::deluge;
+  if (path == "/services/deluge" || path.starts_with("/services/deluge/")) return RateGroup::deluge;
   if (path == "/services" || path.starts_with("/services/")) return RateGroup::services;
   return RateGroup::system;
 }
@@ -121,8 +120,10 @@ Router::Match Router::find(std::string_view method, std::string_view path) const
       const std::string& p = pattern[i];
       if (p.starts_with('{') && p.ends_with("*}")) {
         std::string rest;
-        if (i >= segs.size() || !percent_decode(rest_after(path, i), rest)) matched = false;
-        else params[p.substr(1, p.size() - 3)] = rest;
+        if (i >= segs.size() || !percent_decode(rest_after(path, i), rest))
+          matched = false;
+        else
+          params[p.substr(1, p.size() - 3)] = rest;
         i = segs.size();
         break;
       }

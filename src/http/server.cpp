@@ -1,12 +1,6 @@
 #include "http/server.h"
 
 #include <atomic>
-#include <chrono>
-#include <limits>
-#include <list>
-#include <optional>
-#include <random>
-
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -25,6 +19,11 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
+#include <chrono>
+#include <limits>
+#include <list>
+#include <optional>
+#include <random>
 
 #include "core/log.h"
 #include "http/rate_limiter.h"
@@ -146,8 +145,8 @@ std::optional<ApiResponse> Server::Impl::admit(const bhttp::request_header<>& h,
     // it is what keeps a key from being guessed.
     std::string auth_key = "auth|" + client;
     if (limiter.exhausted(auth_key, rl.auth_failures, now)) {
-      ApiResponse r = ApiResponse::error(429, "too many failed authentications",
-                                         "wait before trying again");
+      ApiResponse r =
+          ApiResponse::error(429, "too many failed authentications", "wait before trying again");
       add_rate_headers(r, limiter.check(auth_key, rl.auth_failures, now));
       return r;
     }
@@ -179,9 +178,10 @@ std::optional<ApiResponse> Server::Impl::admit(const bhttp::request_header<>& h,
       for (const auto& a : m.allowed) allow += (allow.empty() ? "" : ", ") + a;
       if (std::find(m.allowed.begin(), m.allowed.end(), "GET") != m.allowed.end())
         allow += ", HEAD";
-      ApiResponse r = ApiResponse::error(
-          405, "method not allowed", fmt::format("{} {} is not supported; use {}",
-                                                 std::string(h.method_string()), req.path, allow));
+      ApiResponse r =
+          ApiResponse::error(405, "method not allowed",
+                             fmt::format("{} {} is not supported; use {}",
+                                         std::string(h.method_string()), req.path, allow));
       r.headers.emplace_back("Allow", allow);
       return r;
     }
@@ -192,32 +192,33 @@ std::optional<ApiResponse> Server::Impl::admit(const bhttp::request_header<>& h,
 
 awaitable<ApiResponse> Server::Impl::invoke(const Route& route, ApiRequest& req) {
   auto ex = co_await asio::this_coro::executor;
-  ApiResponse response = co_await asio::async_initiate<decltype(asio::use_awaitable),
-                                                        void(ApiResponse)>(
-      [&](auto completion) {
-        using Completion = decltype(completion);
-        auto slot = std::make_shared<std::optional<Completion>>(std::move(completion));
-        // Delivered on the I/O thread whichever thread answers; only the first answer counts.
-        auto deliver = [slot, ex](ApiResponse r) {
-          asio::post(ex, [slot, r = std::move(r)]() mutable {
-            if (!*slot) return;
-            Completion c = std::move(**slot);
-            slot->reset();
-            std::move(c)(std::move(r));
-          });
-        };
-        try {
-          route.handler(req, Responder(deliver));
-        } catch (const ApiError& e) {
-          deliver(ApiResponse::error(e.status, e.what(), e.message));
-        } catch (const nlohmann::json::exception& e) {
-          deliver(ApiResponse::error(400, "invalid request", e.what()));
-        } catch (const std::exception& e) {
-          log::error("{} {} {}: handler threw: {}", req.request_id, req.method, req.path, e.what());
-          deliver(ApiResponse::error(500, "internal error", e.what()));
-        }
-      },
-      asio::use_awaitable);
+  ApiResponse response =
+      co_await asio::async_initiate<decltype(asio::use_awaitable), void(ApiResponse)>(
+          [&](auto completion) {
+            using Completion = decltype(completion);
+            auto slot = std::make_shared<std::optional<Completion>>(std::move(completion));
+            // Delivered on the I/O thread whichever thread answers; only the first answer counts.
+            auto deliver = [slot, ex](ApiResponse r) {
+              asio::post(ex, [slot, r = std::move(r)]() mutable {
+                if (!*slot) return;
+                Completion c = std::move(**slot);
+                slot->reset();
+                std::move(c)(std::move(r));
+              });
+            };
+            try {
+              route.handler(req, Responder(deliver));
+            } catch (const ApiError& e) {
+              deliver(ApiResponse::error(e.status, e.what(), e.message));
+            } catch (const nlohmann::json::exception& e) {
+              deliver(ApiResponse::error(400, "invalid request", e.what()));
+            } catch (const std::exception& e) {
+              log::error("{} {} {}: handler threw: {}", req.request_id, req.method, req.path,
+                         e.what());
+              deliver(ApiResponse::error(500, "internal error", e.what()));
+            }
+          },
+          asio::use_awaitable);
   co_return response;
 }
 
@@ -259,7 +260,8 @@ awaitable<void> Server::Impl::session(tcp::socket socket) {
       if (rec == bhttp::error::header_limit) {
         early = ApiResponse::error(431, "request header too large",
                                    fmt::format("limit {} bytes", lim.max_header_bytes));
-      } else if (rec.category() == boost::system::error_code(bhttp::error::header_limit).category() &&
+      } else if (rec.category() ==
+                     boost::system::error_code(bhttp::error::header_limit).category() &&
                  rec != bhttp::error::end_of_stream && rec != bhttp::error::partial_message) {
         early = ApiResponse::error(400, "malformed HTTP request", rec.message());
       } else {
@@ -346,9 +348,9 @@ awaitable<void> Server::Impl::session(tcp::socket socket) {
     res.set(bhttp::field::content_type, resp.content_type);
     res.set("X-Request-Id", req.request_id);
     for (auto& [k, v] : resp.headers) res.set(k, v);
-    res.body() = resp.body ? std::move(*resp.body)
-                           : resp.json.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) +
-                                 "\n";
+    res.body() =
+        resp.body ? std::move(*resp.body)
+                  : resp.json.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
     res.keep_alive(keep_alive);
     res.prepare_payload();
     std::size_t bytes = res.body().size();
@@ -397,7 +399,9 @@ unsigned short Server::listen() {
   return impl_->acceptor.local_endpoint().port();
 }
 
-void Server::start() { asio::co_spawn(impl_->ioc, impl_->accept_loop(), asio::detached); }
+void Server::start() {
+  asio::co_spawn(impl_->ioc, impl_->accept_loop(), asio::detached);
+}
 
 void Server::shutdown(std::function<void()> done) {
   Impl& s = *impl_;
@@ -416,6 +420,8 @@ void Server::shutdown(std::function<void()> done) {
   s.drained_check();
 }
 
-std::size_t Server::connections() const { return impl_->conns.size(); }
+std::size_t Server::connections() const {
+  return impl_->conns.size();
+}
 
 }  // namespace moccha::http

@@ -58,8 +58,8 @@ void write_file_atomic(const std::filesystem::path& path, const std::string& con
     throw_errno("rename to " + path.string());
   }
   // Make the rename itself durable.
-  int dfd = ::open(path.parent_path().empty() ? "." : path.parent_path().c_str(),
-                   O_RDONLY | O_DIRECTORY);
+  int dfd =
+      ::open(path.parent_path().empty() ? "." : path.parent_path().c_str(), O_RDONLY | O_DIRECTORY);
   if (dfd >= 0) {
     ::fsync(dfd);
     ::close(dfd);

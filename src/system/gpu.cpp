@@ -13,7 +13,8 @@ namespace {
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
+    s.remove_suffix(1);
   return s;
 }
 
@@ -55,10 +56,9 @@ const Nvml& nvml() {
     n.count = reinterpret_cast<int (*)(unsigned int*)>(sym("nvmlDeviceGetCount_v2"));
     n.handle = reinterpret_cast<int (*)(unsigned int, Nvml::Device*)>(
         sym("nvmlDeviceGetHandleByIndex_v2"));
-    n.name = reinterpret_cast<int (*)(Nvml::Device, char*, unsigned int)>(
-        sym("nvmlDeviceGetName"));
-    n.memory = reinterpret_cast<int (*)(Nvml::Device, Nvml::Memory*)>(
-        sym("nvmlDeviceGetMemoryInfo"));
+    n.name = reinterpret_cast<int (*)(Nvml::Device, char*, unsigned int)>(sym("nvmlDeviceGetName"));
+    n.memory =
+        reinterpret_cast<int (*)(Nvml::Device, Nvml::Memory*)>(sym("nvmlDeviceGetMemoryInfo"));
     n.utilization = reinterpret_cast<int (*)(Nvml::Device, Nvml::Utilization*)>(
         sym("nvmlDeviceGetUtilizationRates"));
     n.ok = n.init && n.count && n.handle && n.name && n.memory && n.utilization && n.init() == 0;

@@ -2,8 +2,19 @@
 
 namespace moccha::sys {
 
-Monitor::Monitor(std::chrono::milliseconds cpu_interval, std::chrono::milliseconds gpu_interval)
-    : cpu_interval_(cpu_interval), gpu_interval_(gpu_interval) {}
+Monitor::Monitor(std::string disk_path, std::chrono::milliseconds cpu_interval,
+                 std::chrono::milliseconds gpu_interval)
+    : disk_path_(std::move(disk_path)), cpu_interval_(cpu_interval), gpu_interval_(gpu_interval) {
+  std::lock_guard lock(mu_);
+  read_memory_and_disk();  // figures from the first /status on
+}
+
+void Monitor::read_memory_and_disk() {
+  if (auto text = read_file("/proc/meminfo"))
+    if (auto m = parse_meminfo(*text)) snap_.memory = *m;
+  if (auto d = disk_usage(disk_path_)) snap_.disk = *d;
+  snap_.cpu_count = cpu_count();
+}
 
 Monitor::~Monitor() {
   {
@@ -14,7 +25,9 @@ Monitor::~Monitor() {
   if (thread_.joinable()) thread_.join();
 }
 
-void Monitor::start() { thread_ = std::thread([this] { loop(); }); }
+void Monitor::start() {
+  thread_ = std::thread([this] { loop(); });
+}
 
 Monitor::Snapshot Monitor::snapshot() const {
   std::lock_guard lock(mu_);
@@ -41,6 +54,7 @@ void Monitor::loop() {
     if (auto text = read_file("/proc/stat")) now = parse_proc_stat(*text);
     lock.lock();
     if (last && now) snap_.cpu_pct = cpu_percent(*last, *now);
+    read_memory_and_disk();
     last = now;
   }
 }

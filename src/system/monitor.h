@@ -1,4 +1,5 @@
-// Samples CPU use and GPUs in the background so /status never waits for a reading.
+// Samples CPU, memory, disk and GPUs in the background so /status never waits for a reading
+// (nor opens a file: under load /status costs what any small JSON reply costs).
 // One thread of its own; readings are copied out under a mutex, so snapshot() is cheap and
 // safe from any thread. The first CPU figure is ready one interval after start().
 #pragma once
@@ -7,6 +8,7 @@
 #include <condition_variable>
 #include <mutex>
 #include <optional>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -19,11 +21,16 @@ class Monitor {
  public:
   struct Snapshot {
     double cpu_pct = 0;
+    unsigned cpu_count = 1;  // online CPUs (sysconf reads /sys each time: keep it here)
+    Memory memory;
+    Disk disk;  // of the watched path
     std::vector<GpuInfo> gpus;
   };
 
-  // `cpu_interval`: the window CPU use is measured over. GPUs are read every `gpu_interval`.
-  Monitor(std::chrono::milliseconds cpu_interval, std::chrono::milliseconds gpu_interval);
+  // `cpu_interval`: the window CPU use is measured over; memory and the disk holding
+  // `disk_path` are read as often. GPUs are read every `gpu_interval`.
+  Monitor(std::string disk_path, std::chrono::milliseconds cpu_interval,
+          std::chrono::milliseconds gpu_interval);
   ~Monitor();  // stops and joins the thread
 
   void start();
@@ -31,7 +38,9 @@ class Monitor {
 
  private:
   void loop();
+  void read_memory_and_disk();  // under mu_
 
+  std::string disk_path_;
   std::chrono::milliseconds cpu_interval_, gpu_interval_;
   mutable std::mutex mu_;
   std::condition_variable cv_;

@@ -130,8 +130,10 @@ RunResult run(const RunOptions& opt) {
       if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
       ssize_t got = ::read(fds[i].fd, buf, sizeof buf);
       if (got > 0) {
-        if (i == 0) append_capped(r.out, buf, got, opt.output_limit, r.out_truncated);
-        else append_capped(r.err, buf, got, opt.output_limit, r.err_truncated);
+        if (i == 0)
+          append_capped(r.out, buf, got, opt.output_limit, r.out_truncated);
+        else
+          append_capped(r.err, buf, got, opt.output_limit, r.err_truncated);
       } else if (got == 0 || (errno != EINTR && errno != EAGAIN)) {
         (i == 0 ? out_r : err_r).reset();
       }

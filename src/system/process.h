@@ -14,16 +14,16 @@ namespace moccha::sys {
 struct RunOptions {
   std::vector<std::string> argv;  // argv[0] is looked up on PATH
   std::chrono::milliseconds timeout{30000};
-  std::string cwd;                           // empty: inherit
-  std::map<std::string, std::string> env;    // added to (or replacing in) the inherited env
-  std::size_t output_limit = 1u << 20;       // per stream; the rest is read and dropped
+  std::string cwd;                         // empty: inherit
+  std::map<std::string, std::string> env;  // added to (or replacing in) the inherited env
+  std::size_t output_limit = 1u << 20;     // per stream; the rest is read and dropped
 };
 
 struct RunResult {
-  bool started = false;     // false: spawn failed, see `error`
-  int exit_code = -1;       // when it exited normally
-  int signal = 0;           // when a signal ended it
-  bool timed_out = false;   // the group was killed at the deadline
+  bool started = false;    // false: spawn failed, see `error`
+  int exit_code = -1;      // when it exited normally
+  int signal = 0;          // when a signal ended it
+  bool timed_out = false;  // the group was killed at the deadline
   std::string out, err;
   bool out_truncated = false, err_truncated = false;
   std::string error;

@@ -38,8 +38,7 @@ TEST(Config, WrongTypes) {
   EXPECT_THROW(apply_json(c, json::parse(R"({"port": "80"})")), ConfigError);
   EXPECT_THROW(apply_json(c, json::parse(R"({"files": {"roots": "/"}})")), ConfigError);
   EXPECT_THROW(apply_json(c, json::parse(R"({"rate_limit": {"enabled": 1}})")), ConfigError);
-  EXPECT_THROW(apply_json(c, json::parse(R"({"limits": {"max_connections": -1}})")),
-               ConfigError);
+  EXPECT_THROW(apply_json(c, json::parse(R"({"limits": {"max_connections": -1}})")), ConfigError);
   EXPECT_THROW(apply_json(c, json::parse(R"([1])")), ConfigError);
 }
 

@@ -50,7 +50,9 @@ TEST(MemInfo, OldKernelWithoutMemAvailable) {
   EXPECT_EQ(m->available_bytes, (500000ull + 100000 + 400000) * 1024);
 }
 
-TEST(MemInfo, MissingTotalIsNoReading) { EXPECT_FALSE(parse_meminfo("MemFree: 1 kB\n")); }
+TEST(MemInfo, MissingTotalIsNoReading) {
+  EXPECT_FALSE(parse_meminfo("MemFree: 1 kB\n"));
+}
 
 TEST(ProcStatus, Rss) {
   EXPECT_EQ(parse_rss_bytes(fixture("proc_status")), 9876ull * 1024);
