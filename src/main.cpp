@@ -1,6 +1,8 @@
 // moccha: `serve` runs the agent; every other subcommand is a client of an agent.
 #include <CLI/CLI.hpp>
+#include <fstream>
 #include <iostream>
+#include <iterator>
 
 #include "app/app.h"
 #include "cli/commands.h"
@@ -79,6 +81,29 @@ int main(int argc, char** argv) {
   auto* services = app.add_subcommand("services", "List the services the agent knows");
   services->add_flag("--json", as_json, "Print the raw JSON reply");
 
+  std::string code, code_file, task_id, command, package;
+  bool async = false;
+  double timeout = 0;
+  int limit = 20;
+  auto* exec = app.add_subcommand("exec", "Run Python code in the agent's kernel");
+  exec->add_option("code", code, "Code to run; '-' or nothing reads standard input");
+  exec->add_option("-f,--file", code_file, "Read the code from a file");
+  exec->add_flag("--async", async, "Run as an async task and follow its output");
+  exec->add_option("--timeout", timeout, "Interrupt after this many seconds");
+  auto* task = app.add_subcommand("task", "Show an async task");
+  task->add_option("id", task_id, "Task id")->required();
+  task->add_flag("--json", as_json, "Print the raw JSON reply");
+  auto* shell = app.add_subcommand("shell", "Run a shell command on the agent's machine");
+  shell->add_option("command", command, "The command (one argument; quote it)")->required();
+  shell->add_option("--timeout", timeout, "Kill it after this many seconds");
+  auto* install = app.add_subcommand("install", "pip install a package into the kernel's Python");
+  install->add_option("package", package, "A requirement, a path or a URL")->required();
+  auto* vars = app.add_subcommand("vars", "Show the kernel's variables");
+  vars->add_flag("--json", as_json, "Print the raw JSON reply");
+  auto* history = app.add_subcommand("history", "Show the execution history");
+  history->add_option("--limit", limit, "How many entries (newest first)");
+  history->add_flag("--json", as_json, "Print the raw JSON reply");
+
   CLI11_PARSE(app, argc, argv);
 
   try {
@@ -101,6 +126,23 @@ int main(int argc, char** argv) {
     moccha::cli::Client client(moccha::cli::resolve_endpoint(url, key));
     if (status->parsed()) return moccha::cli::status(client, as_json);
     if (services->parsed()) return moccha::cli::services(client, as_json);
+    std::optional<double> t;
+    if (timeout > 0) t = timeout;
+    if (exec->parsed()) {
+      if (!code_file.empty()) {
+        std::ifstream in(code_file);
+        if (!in) throw std::runtime_error("cannot read " + code_file);
+        code.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+      } else if (code.empty() || code == "-") {
+        code.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
+      }
+      return moccha::cli::exec(client, code, async, t);
+    }
+    if (task->parsed()) return moccha::cli::task(client, task_id, as_json);
+    if (shell->parsed()) return moccha::cli::shell(client, command, t);
+    if (install->parsed()) return moccha::cli::install(client, package);
+    if (vars->parsed()) return moccha::cli::vars(client, as_json);
+    if (history->parsed()) return moccha::cli::history(client, limit, as_json);
   } catch (const moccha::ConfigError& e) {
     std::cerr << "moccha: " << e.what() << "\n";
     return 2;

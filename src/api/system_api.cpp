@@ -72,14 +72,6 @@ void add_pending_routes(http::Router& router) {
     const char* capability;
   };
   static const Pending pending[] = {
-      {"POST", "/execute", "Python execution"},
-      {"POST", "/async-execute", "Python execution"},
-      {"GET", "/task/{task_id}", "Python execution"},
-      {"GET", "/variables", "Python execution"},
-      {"DELETE", "/variables/{variable_name}", "Python execution"},
-      {"GET", "/history", "Python execution"},
-      {"POST", "/shell", "shell commands"},
-      {"POST", "/install", "pip installs"},
       {"GET", "/files", "file access"},
       {"POST", "/upload", "file access"},
       {"GET", "/download/{filepath*}", "file access"},

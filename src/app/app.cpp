@@ -3,16 +3,21 @@
 #include <sys/resource.h>
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <csignal>
 #include <cstdio>
 #include <iostream>
 
+#include "api/exec_api.h"
 #include "api/services_api.h"
 #include "api/system_api.h"
 #include "core/log.h"
+#include "exec/engine.h"
 #include "http/router.h"
 #include "http/server.h"
+#include "store/database.h"
 #include "store/files.h"
 #include "system/monitor.h"
 
@@ -66,8 +71,39 @@ int serve(Config config) {
       std::chrono::seconds(5));
   monitor.start();
 
+  std::unique_ptr<store::Database> db;
+  try {
+    db = std::make_unique<store::Database>(config.data_dir + "/moccha.db");
+  } catch (const std::exception& e) {
+    std::cerr << "moccha: " << e.what() << "\n";
+    return 1;
+  }
+
+  // Blocking work (SQLite, shell commands, pip) runs here, never on the I/O thread.
+  boost::asio::thread_pool blocking_pool(4);
+  auto blocking = [&blocking_pool](std::function<void()> f) {
+    boost::asio::post(blocking_pool, std::move(f));
+  };
+
+  exec::EngineOptions engine_options;
+  engine_options.kernel.python = config.python;
+  engine_options.kernel.cwd = config.workspace;
+  engine_options.kernel.log_file = config.log_file;
+  engine_options.output_limit = config.exec.output_limit_bytes;
+  engine_options.interrupt_grace =
+      std::chrono::milliseconds(static_cast<long>(config.exec.interrupt_grace_s * 1000));
+  exec::Engine engine(engine_options, db.get());
+  engine.start();
+
   http::Router router;
-  api::add_system_routes(router, {std::chrono::steady_clock::now(), &monitor});
+  api::SystemApiDeps system_deps{std::chrono::steady_clock::now(), &monitor};
+  system_deps.executions = [&engine] { return engine.executions(); };
+  system_deps.variables = [&engine] { return engine.variable_count(); };
+  api::add_system_routes(router, std::move(system_deps));
+  api::add_exec_routes(
+      router, {&engine, db.get(), blocking, config.workspace, config.python,
+               config.shell.default_timeout_s, config.shell.max_timeout_s,
+               config.exec.output_limit_bytes, config.pip.index_url, config.pip.timeout_s});
   api::add_services_routes(router);
   api::add_pending_routes(router);
 
@@ -104,6 +140,7 @@ int serve(Config config) {
             config.workspace);
 
   ioc.run();
+  blocking_pool.join();
   log::info("stopped");
   return 0;
 }

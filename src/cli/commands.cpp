@@ -1,6 +1,9 @@
 #include "cli/commands.h"
 
 #include <fmt/core.h>
+#include <unistd.h>
+
+#include <cstdio>
 
 namespace moccha::cli {
 namespace {
@@ -52,6 +55,113 @@ int services(const Client& client, bool as_json) {
     return 0;
   }
   for (const auto& name : s["services"]) fmt::print("{}\n", name.get<std::string>());
+  return 0;
+}
+
+}  // namespace moccha::cli
+
+namespace moccha::cli {
+namespace {
+
+void print_value(const json& v) {
+  if (v.is_null()) return;
+  fmt::print("{}\n", v.is_string() ? v.get<std::string>() : v.dump());
+}
+
+}  // namespace
+
+int exec(const Client& client, const std::string& code, bool async, std::optional<double> timeout) {
+  json body = {{"code", code}};
+  if (timeout) body["timeout"] = *timeout;
+  if (!async) {
+    json r = client.call("POST", "/execute", body);
+    fmt::print("{}", r.value("output", ""));
+    if (r.value("success", false)) {
+      if (r.contains("result")) print_value(r["result"]);
+      return 0;
+    }
+    fmt::print(stderr, "{}", r.value("error", ""));
+    return 1;
+  }
+  json submitted = client.call("POST", "/async-execute", body);
+  std::string id = submitted.value("task_id", "");
+  fmt::print(stderr, "task {}\n", id);
+  // Follow the task, printing output as it grows.
+  std::size_t shown = 0;
+  while (true) {
+    json t = client.call("GET", "/task/" + id);
+    std::string out = t.value("result", "");
+    if (out.size() > shown) {
+      fmt::print("{}", out.substr(shown));
+      std::fflush(stdout);
+      shown = out.size();
+    }
+    std::string status = t.value("status", "");
+    if (status == "done") return 0;
+    if (status == "error" || status == "cancelled") {
+      fmt::print(stderr, "{}", t.value("error", ""));
+      return 1;
+    }
+    ::usleep(200000);
+  }
+}
+
+int task(const Client& client, const std::string& id, bool as_json) {
+  json t = client.call("GET", "/task/" + id);
+  if (as_json) {
+    print_json(t);
+    return 0;
+  }
+  fmt::print(stderr, "status {}  created {}  finished {}\n", t.value("status", "?"),
+             t.value("created", "?"),
+             t["finished"].is_string() ? t["finished"].get<std::string>() : std::string("-"));
+  fmt::print("{}", t.value("result", ""));
+  if (!t.value("error", "").empty()) fmt::print(stderr, "{}", t.value("error", ""));
+  return t.value("status", "") == "error" ? 1 : 0;
+}
+
+int shell(const Client& client, const std::string& command, std::optional<double> timeout) {
+  json body = {{"command", command}};
+  if (timeout) body["timeout"] = *timeout;
+  json r = client.call("POST", "/shell", body);
+  fmt::print("{}", r.value("stdout", ""));
+  fmt::print(stderr, "{}", r.value("stderr", ""));
+  if (r.contains("error")) fmt::print(stderr, "moccha: {}\n", r.value("error", ""));
+  int code = r.value("code", 1);
+  return r.value("success", false) ? 0 : (code > 0 && code < 256 ? code : 1);
+}
+
+int install(const Client& client, const std::string& package) {
+  json r = client.call("POST", "/install", {{"package", package}});
+  fmt::print("{}", r.value("output", ""));
+  fmt::print(stderr, "{}", r.value("error", ""));
+  return r.value("success", false) ? 0 : 1;
+}
+
+int vars(const Client& client, bool as_json) {
+  json v = client.call("GET", "/variables");
+  if (as_json) {
+    print_json(v);
+    return 0;
+  }
+  for (const auto& [name, value] : v.items())
+    fmt::print("{:<20} {}\n", name, value.is_string() ? value.get<std::string>() : value.dump());
+  return 0;
+}
+
+int history(const Client& client, int limit, bool as_json) {
+  json h = client.call("GET", "/history?limit=" + std::to_string(limit));
+  if (as_json) {
+    print_json(h);
+    return 0;
+  }
+  for (const auto& e : h) {
+    std::string input = e.value("input", "");
+    if (auto nl = input.find('\n'); nl != std::string::npos) input = input.substr(0, nl) + " ...";
+    if (input.size() > 60) input = input.substr(0, 57) + "...";
+    fmt::print("{}  {:<13} {:<4} {:>8.3f}s  {}\n", e.value("time", ""), e.value("type", ""),
+               e.value("success", false) ? "ok" : "FAIL", e.value("duration", 0.0), input);
+  }
   return 0;
 }
 

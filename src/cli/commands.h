@@ -2,11 +2,27 @@
 // process exit code; errors from the agent arrive as ClientError and are printed by main.
 #pragma once
 
+#include <optional>
+#include <string>
+
 #include "cli/client.h"
 
 namespace moccha::cli {
 
 int status(const Client& client, bool as_json);
 int services(const Client& client, bool as_json);
+
+}  // namespace moccha::cli
+
+namespace moccha::cli {
+
+// Runs code; prints its output, the last expression's value, and the traceback on stderr.
+// Exit code 1 when the code failed.
+int exec(const Client& client, const std::string& code, bool async, std::optional<double> timeout);
+int task(const Client& client, const std::string& id, bool as_json);
+int shell(const Client& client, const std::string& command, std::optional<double> timeout);
+int install(const Client& client, const std::string& package);
+int vars(const Client& client, bool as_json);
+int history(const Client& client, int limit, bool as_json);
 
 }  // namespace moccha::cli

@@ -47,6 +47,12 @@ struct ShellConfig {
 
 struct ExecConfig {
   std::size_t output_limit_bytes = 1u << 20;
+  double interrupt_grace_s = 3;  // after SIGINT, before the kernel is killed and restarted
+};
+
+struct PipConfig {
+  std::string index_url;  // empty: pip's own default
+  double timeout_s = 600;
 };
 
 struct Config {
@@ -63,6 +69,7 @@ struct Config {
   FilesConfig files;
   ShellConfig shell;
   ExecConfig exec;
+  PipConfig pip;
 };
 
 class ConfigError : public std::runtime_error {

@@ -1,0 +1,224 @@
+#include "api/exec_api.h"
+
+#include <charconv>
+#include <memory>
+
+#include "core/time_util.h"
+#include "exec/commands.h"
+#include "exec/engine.h"
+#include "http/router.h"
+#include "store/database.h"
+
+namespace moccha::api {
+namespace {
+
+using http::ApiError;
+using http::ApiRequest;
+using http::ApiResponse;
+using http::Responder;
+using nlohmann::json;
+
+std::optional<double> timeout_field(const json& body, double max_s) {
+  auto t = http::optional_number(body, "timeout");
+  if (t && (*t <= 0 || *t > max_s))
+    throw ApiError(400, "field 'timeout' must be a number of seconds in (0, " +
+                            std::to_string(static_cast<long long>(max_s)) + "]");
+  return t;
+}
+
+int int_query(const ApiRequest& req, const char* name, int fallback, int lo, int hi) {
+  auto it = req.query.find(name);
+  if (it == req.query.end() || it->second.empty()) return fallback;
+  int v = 0;
+  const std::string& s = it->second;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || p != s.data() + s.size() || v < lo || v > hi)
+    throw ApiError(400, std::string("query parameter '") + name + "' must be an integer in [" +
+                            std::to_string(lo) + ", " + std::to_string(hi) + "]");
+  return v;
+}
+
+json exec_body(const exec::ExecResult& r) {
+  json j = {{"output", r.output},      {"error", r.error},   {"variables", r.variables},
+            {"success", r.success},    {"result", r.result}, {"truncated", r.truncated},
+            {"duration", r.duration_s}};
+  if (r.kernel_restarted) j["kernel_restarted"] = true;
+  if (r.timed_out) j["timed_out"] = true;
+  return j;
+}
+
+// Responder is move-only; std::function needs copies. Share it.
+using SharedResponder = std::shared_ptr<Responder>;
+SharedResponder share(Responder r) {
+  return std::make_shared<Responder>(std::move(r));
+}
+
+}  // namespace
+
+void add_exec_routes(http::Router& router, ExecApiDeps d) {
+  auto deps = std::make_shared<ExecApiDeps>(std::move(d));
+  exec::Engine* engine = deps->engine;
+
+  router.add({"POST", "/execute",
+              [engine](ApiRequest& req, Responder respond) {
+                std::string code = http::require_string(req.json, "code");
+                auto timeout = timeout_field(req.json, 7 * 86400);
+                auto r = share(std::move(respond));
+                engine->execute(std::move(code), timeout, [r](exec::ExecResult result) {
+                  (*r)(ApiResponse::ok(exec_body(result)));
+                });
+              },
+              http::BodyKind::json});
+
+  router.add(
+      {"POST", "/async-execute", http::sync([engine](const ApiRequest& req) {
+         std::string code = http::require_string(req.json, "code");
+         auto timeout = timeout_field(req.json, 7 * 86400);
+         std::string id = engine->submit(std::move(code), timeout);
+         auto t = engine->task(id);
+         return ApiResponse::ok({{"task_id", id}, {"status", t ? (*t)["status"] : json("queued")}});
+       }),
+       http::BodyKind::json});
+
+  router.add({"GET", "/task/{task_id}", [deps](ApiRequest& req, Responder respond) {
+                auto r = share(std::move(respond));
+                std::string id = req.params.at("task_id");
+                deps->blocking([deps, r, id] {
+                  auto t = deps->engine->task(id);
+                  (*r)(t ? ApiResponse::ok(*t)
+                         : ApiResponse::error(404, "unknown task", "no task " + id));
+                });
+              }});
+
+  router.add({"GET", "/tasks", [deps](ApiRequest& req, Responder respond) {
+                int limit = int_query(req, "limit", 50, 1, 1000);
+                auto r = share(std::move(respond));
+                deps->blocking([deps, r, limit] {
+                  auto list = deps->engine->tasks(limit);
+                  (*r)(ApiResponse::ok({{"tasks", list}, {"count", list.size()}}));
+                });
+              }});
+
+  router.add({"DELETE", "/task/{task_id}", [deps](ApiRequest& req, Responder respond) {
+                auto r = share(std::move(respond));
+                std::string id = req.params.at("task_id");
+                deps->blocking([deps, r, id] {
+                  switch (deps->engine->cancel(id)) {
+                    case exec::Engine::Cancel::unknown:
+                      return (*r)(ApiResponse::error(404, "unknown task", "no task " + id));
+                    case exec::Engine::Cancel::finished:
+                      return (*r)(ApiResponse::error(409, "task already finished", id));
+                    case exec::Engine::Cancel::cancelled:
+                      return (*r)(ApiResponse::ok(
+                          {{"success", true}, {"task_id", id}, {"status", "cancelled"}}));
+                    case exec::Engine::Cancel::interrupting:
+                      return (*r)(ApiResponse::ok({{"success", true},
+                                                   {"task_id", id},
+                                                   {"status", "running"},
+                                                   {"message", "interrupt sent"}}));
+                  }
+                });
+              }});
+
+  router.add({"GET", "/variables", [engine](ApiRequest&, Responder respond) {
+                auto r = share(std::move(respond));
+                engine->variables([r](std::optional<json> reply, std::string error) {
+                  if (!reply) return (*r)(ApiResponse::error(503, "kernel unavailable", error));
+                  (*r)(ApiResponse::ok((*reply)["variables"]));
+                });
+              }});
+
+  router.add({"DELETE", "/variables/{variable_name}", [engine](ApiRequest& req, Responder respond) {
+                auto r = share(std::move(respond));
+                std::string name = req.params.at("variable_name");
+                engine->delete_variable(name, [r, name](bool found, std::string error) {
+                  if (!error.empty())
+                    return (*r)(ApiResponse::error(503, "kernel unavailable", error));
+                  if (!found)
+                    return (*r)(ApiResponse::error(404, "unknown variable", "no variable " + name));
+                  (*r)(ApiResponse::ok({{"deleted", name}}));
+                });
+              }});
+
+  router.add({"GET", "/history", [deps](ApiRequest& req, Responder respond) {
+                int limit = int_query(req, "limit", 20, 1, 1000);
+                auto r = share(std::move(respond));
+                deps->blocking([deps, r, limit] {
+                  json list = json::array();
+                  for (const auto& e : deps->db->history(limit))
+                    list.push_back({{"id", e.id},
+                                    {"type", e.type},
+                                    {"time", e.time},
+                                    {"input", e.input},
+                                    {"success", e.success},
+                                    {"duration", e.duration_s}});
+                  (*r)(ApiResponse::ok(std::move(list)));
+                });
+              }});
+
+  router.add({"POST", "/shell",
+              [deps](ApiRequest& req, Responder respond) {
+                std::string command = http::require_string(req.json, "command");
+                double timeout = timeout_field(req.json, deps->shell_max_timeout_s)
+                                     .value_or(deps->shell_default_timeout_s);
+                auto r = share(std::move(respond));
+                std::string time = iso8601_utc_now();
+                deps->blocking([deps, r, command, timeout, time] {
+                  auto s = exec::run_shell(command, deps->workspace, timeout, deps->output_limit);
+                  deps->db->add_history(
+                      {exec::random_id(), "shell", time, command, s.success, s.duration_s});
+                  json body = {{"stdout", s.stdout_text},
+                               {"stderr", s.stderr_text},
+                               {"code", s.code},
+                               {"success", s.success},
+                               {"duration", s.duration_s}};
+                  if (!s.error.empty()) body["error"] = s.error;
+                  if (s.timed_out) body["timed_out"] = true;
+                  if (s.truncated) body["truncated"] = true;
+                  (*r)(ApiResponse::ok(std::move(body)));
+                });
+              },
+              http::BodyKind::json});
+
+  router.add({"POST", "/install",
+              [deps](ApiRequest& req, Responder respond) {
+                std::string package = http::require_string(req.json, "package");
+                std::string why;
+                if (!exec::valid_requirement(package, why))
+                  throw ApiError(400, "invalid package requirement", why);
+                auto r = share(std::move(respond));
+                std::string time = iso8601_utc_now();
+                deps->blocking([deps, r, package, time] {
+                  auto out =
+                      exec::pip_install(deps->python, package, deps->pip_index_url, deps->workspace,
+                                        deps->pip_timeout_s, deps->output_limit);
+                  deps->db->add_history(
+                      {exec::random_id(), "install", time, package, out.success, out.duration_s});
+                  (*r)(ApiResponse::ok({{"package", package},
+                                        {"success", out.success},
+                                        {"output", out.output},
+                                        {"error", out.error}}));
+                });
+              },
+              http::BodyKind::json});
+
+  router.add({"POST", "/kernel/restart", [engine](ApiRequest&, Responder respond) {
+                auto r = share(std::move(respond));
+                engine->restart([r, engine](std::string error) {
+                  if (!error.empty())
+                    return (*r)(ApiResponse::error(503, "kernel failed to start", error));
+                  (*r)(ApiResponse::ok({{"success", true},
+                                        {"message", "kernel restarted; the namespace is empty"},
+                                        {"pid", engine->kernel_pid()}}));
+                });
+              }});
+
+  router.add(
+      {"POST", "/kernel/interrupt", http::sync([engine](const ApiRequest&) {
+         bool running = engine->interrupt();
+         return ApiResponse::ok(
+             {{"success", true}, {"message", running ? "interrupt sent" : "nothing was running"}});
+       })});
+}
+
+}  // namespace moccha::api

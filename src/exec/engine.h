@@ -1,0 +1,130 @@
+// The execution engine: one persistent Python kernel, one FIFO queue of work shared by
+// /execute and /async-execute (so callers never interleave), async tasks, and history.
+//
+// Threading: one worker thread owns the kernel and runs the queue; every public method may be
+// called from any thread and returns at once. Callbacks run on the worker thread: they must be
+// quick (post the answer elsewhere). The engine outlives nothing it is given: `db` must outlive it.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "exec/kernel_process.h"
+
+namespace moccha::store {
+class Database;
+}
+
+namespace moccha::exec {
+
+struct ExecResult {
+  bool success = false;
+  std::string output;  // stdout and stderr interleaved, as a notebook cell shows them
+  std::string error;   // the traceback, or why the execution did not run
+  nlohmann::json variables = nlohmann::json::object();  // names created or rebound
+  nlohmann::json result;                                // repr of the last expression
+  bool truncated = false;
+  bool kernel_restarted = false;  // the namespace was lost
+  bool timed_out = false;
+  double duration_s = 0;
+};
+
+struct EngineOptions {
+  KernelOptions kernel;
+  std::size_t output_limit = 1u << 20;
+  std::chrono::milliseconds interrupt_grace{3000};  // after SIGINT, before SIGKILL
+  std::size_t tasks_in_memory = 1000;               // older finished tasks stay in the db
+};
+
+class Engine {
+ public:
+  Engine(EngineOptions options, store::Database* db);
+  ~Engine();  // stops the worker and kills the kernel
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  // Starts the worker, which starts the kernel at once so the first call does not wait.
+  void start();
+
+  using Done = std::function<void(ExecResult)>;
+  void execute(std::string code, std::optional<double> timeout_s, Done done);
+
+  // Queues an async task; returns its id.
+  std::string submit(std::string code, std::optional<double> timeout_s);
+  // A task as GET /task/{id} shows it; reads the db for tasks no longer in memory (blocking).
+  std::optional<nlohmann::json> task(const std::string& id);
+  std::vector<nlohmann::json> tasks(int limit);
+
+  enum class Cancel { unknown, cancelled, interrupting, finished };
+  Cancel cancel(const std::string& id);
+
+  // Output of a task as it is produced: `on_output` gets what was written so far at once, then
+  // each new piece; `on_end` gets the final task JSON. Returns false for an unknown or
+  // finished task (the caller then reads task()). Returns a handle for unsubscribe().
+  using Subscription = std::uint64_t;
+  std::optional<Subscription> subscribe(const std::string& id,
+                                        std::function<void(const std::string&)> on_output,
+                                        std::function<void(const nlohmann::json&)> on_end);
+  void unsubscribe(const std::string& id, Subscription s);
+
+  void variables(std::function<void(std::optional<nlohmann::json>, std::string)> done);
+  void delete_variable(std::string name, std::function<void(bool found, std::string)> done);
+  // Kills and restarts the kernel after the work ahead of it in the queue.
+  void restart(std::function<void(std::string error)> done);
+  // Interrupts the running execution, if any. False when nothing runs.
+  bool interrupt();
+
+  long long executions() const { return executions_; }
+  long long variable_count() const { return variable_count_; }
+  pid_t kernel_pid() const { return kernel_pid_; }
+
+ private:
+  struct Task;
+  struct Job;
+
+  void worker();
+  void enqueue(std::shared_ptr<Job> job);
+  bool ensure_kernel(std::string& error);
+  ExecResult run_execute(Job& job);
+  bool simple_request(const nlohmann::json& req, nlohmann::json& reply, std::string& error);
+  void restart_kernel(ExecResult& r, const std::string& why);
+  void finish_task(Task& t, const ExecResult& r);
+  nlohmann::json task_json(const Task& t) const;  // under mu_
+  void record(const std::string& id, const std::string& type, const std::string& input,
+              bool success, double seconds, const std::string& time);
+
+  EngineOptions opt_;
+  store::Database* db_;
+  KernelProcess kernel_;
+  std::thread thread_;
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::shared_ptr<Job>> queue_;
+  std::map<std::string, std::shared_ptr<Task>> tasks_;
+  std::deque<std::string> task_order_;
+  std::shared_ptr<Job> running_;
+  bool stopping_ = false;
+  std::uint64_t next_subscription_ = 0;
+
+  std::atomic<bool> interrupt_requested_{false};
+  std::atomic<bool> halt_{false};  // the engine is being destroyed: abandon the running job
+  std::atomic<long long> executions_{0};
+  std::atomic<long long> variable_count_{0};
+  std::atomic<pid_t> kernel_pid_{-1};
+};
+
+// A short random id ("3f9c2a7b1e0d4c56").
+std::string random_id();
+
+}  // namespace moccha::exec

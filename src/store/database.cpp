@@ -1,0 +1,142 @@
+#include "store/database.h"
+
+#include <sqlite3.h>
+
+#include <memory>
+#include <stdexcept>
+
+namespace moccha::store {
+namespace {
+
+using Stmt = std::unique_ptr<sqlite3_stmt, decltype(&sqlite3_finalize)>;
+
+Stmt prepare(sqlite3* db, const char* sql) {
+  sqlite3_stmt* s = nullptr;
+  if (sqlite3_prepare_v2(db, sql, -1, &s, nullptr) != SQLITE_OK)
+    throw std::runtime_error(std::string("sqlite: ") + sqlite3_errmsg(db));
+  return Stmt(s, sqlite3_finalize);
+}
+
+void bind_text(sqlite3_stmt* s, int i, const std::string& v) {
+  sqlite3_bind_text(s, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+}
+
+std::string text(sqlite3_stmt* s, int col) {
+  auto p = sqlite3_column_text(s, col);
+  return p ? std::string(reinterpret_cast<const char*>(p), sqlite3_column_bytes(s, col)) : "";
+}
+
+void step_done(sqlite3* db, sqlite3_stmt* s) {
+  if (sqlite3_step(s) != SQLITE_DONE)
+    throw std::runtime_error(std::string("sqlite: ") + sqlite3_errmsg(db));
+}
+
+}  // namespace
+
+Database::Database(const std::string& path) {
+  if (sqlite3_open_v2(path.c_str(), &db_,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
+                      nullptr) != SQLITE_OK) {
+    std::string msg = db_ ? sqlite3_errmsg(db_) : "out of memory";
+    sqlite3_close(db_);
+    throw std::runtime_error("cannot open " + path + ": " + msg);
+  }
+  sqlite3_busy_timeout(db_, 5000);
+  exec("PRAGMA journal_mode=WAL");
+  exec("PRAGMA synchronous=NORMAL");
+  exec(
+      "CREATE TABLE IF NOT EXISTS history (seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT, "
+      "type TEXT, time TEXT, input TEXT, success INTEGER, duration REAL)");
+  exec(
+      "CREATE TABLE IF NOT EXISTS tasks (id TEXT PRIMARY KEY, created TEXT, body TEXT, "
+      "seq INTEGER)");
+}
+
+Database::~Database() {
+  sqlite3_close(db_);
+}
+
+void Database::exec(const char* sql) {
+  char* err = nullptr;
+  if (sqlite3_exec(db_, sql, nullptr, nullptr, &err) != SQLITE_OK) {
+    std::string msg = err ? err : "error";
+    sqlite3_free(err);
+    throw std::runtime_error("sqlite: " + msg);
+  }
+}
+
+void Database::add_history(const HistoryEntry& e) {
+  std::lock_guard lock(mu_);
+  auto s = prepare(db_,
+                   "INSERT INTO history (id, type, time, input, success, duration) "
+                   "VALUES (?, ?, ?, ?, ?, ?)");
+  bind_text(s.get(), 1, e.id);
+  bind_text(s.get(), 2, e.type);
+  bind_text(s.get(), 3, e.time);
+  bind_text(s.get(), 4, e.input);
+  sqlite3_bind_int(s.get(), 5, e.success ? 1 : 0);
+  sqlite3_bind_double(s.get(), 6, e.duration_s);
+  step_done(db_, s.get());
+}
+
+std::vector<HistoryEntry> Database::history(int limit) {
+  std::lock_guard lock(mu_);
+  auto s = prepare(db_,
+                   "SELECT id, type, time, input, success, duration FROM history "
+                   "ORDER BY seq DESC LIMIT ?");
+  sqlite3_bind_int(s.get(), 1, limit);
+  std::vector<HistoryEntry> out;
+  while (sqlite3_step(s.get()) == SQLITE_ROW) {
+    out.push_back({text(s.get(), 0), text(s.get(), 1), text(s.get(), 2), text(s.get(), 3),
+                   sqlite3_column_int(s.get(), 4) != 0, sqlite3_column_double(s.get(), 5)});
+  }
+  return out;
+}
+
+long long Database::count_history(const std::vector<std::string>& types) {
+  std::lock_guard lock(mu_);
+  long long total = 0;
+  auto s = prepare(db_, "SELECT COUNT(*) FROM history WHERE type = ?");
+  for (const auto& t : types) {
+    sqlite3_reset(s.get());
+    bind_text(s.get(), 1, t);
+    if (sqlite3_step(s.get()) == SQLITE_ROW) total += sqlite3_column_int64(s.get(), 0);
+  }
+  return total;
+}
+
+void Database::save_task(const std::string& id, const std::string& created,
+                         const nlohmann::json& task) {
+  std::lock_guard lock(mu_);
+  auto s = prepare(db_,
+                   "INSERT OR REPLACE INTO tasks (id, created, body, seq) VALUES (?, ?, ?, "
+                   "(SELECT COALESCE(MAX(seq), 0) + 1 FROM tasks))");
+  bind_text(s.get(), 1, id);
+  bind_text(s.get(), 2, created);
+  bind_text(s.get(), 3, task.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  step_done(db_, s.get());
+}
+
+std::optional<nlohmann::json> Database::load_task(const std::string& id) {
+  std::lock_guard lock(mu_);
+  auto s = prepare(db_, "SELECT body FROM tasks WHERE id = ?");
+  bind_text(s.get(), 1, id);
+  if (sqlite3_step(s.get()) != SQLITE_ROW) return std::nullopt;
+  auto j = nlohmann::json::parse(text(s.get(), 0), nullptr, false);
+  if (j.is_discarded()) return std::nullopt;
+  return j;
+}
+
+std::vector<nlohmann::json> Database::recent_tasks(int limit) {
+  std::lock_guard lock(mu_);
+  auto s = prepare(db_, "SELECT body FROM tasks ORDER BY seq DESC LIMIT ?");
+  sqlite3_bind_int(s.get(), 1, limit);
+  std::vector<nlohmann::json> out;
+  while (sqlite3_step(s.get()) == SQLITE_ROW) {
+    auto j = nlohmann::json::parse(text(s.get(), 0), nullptr, false);
+    if (!j.is_discarded()) out.push_back(std::move(j));
+  }
+  return out;
+}
+
+}  // namespace moccha::store

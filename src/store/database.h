@@ -1,0 +1,49 @@
+// Moccha's SQLite database (DATA_DIR/moccha.db): execution history and finished async tasks,
+// so both survive an agent restart. One connection behind a mutex: safe from any thread, and
+// every call blocks on disk, so keep it off the I/O thread.
+#pragma once
+
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+struct sqlite3;
+
+namespace moccha::store {
+
+struct HistoryEntry {
+  std::string id;
+  std::string type;  // execute | async-execute | shell | install
+  std::string time;  // ISO-8601 UTC
+  std::string input;
+  bool success = false;
+  double duration_s = 0;
+};
+
+class Database {
+ public:
+  // Opens or creates the file and its tables. Throws std::runtime_error.
+  explicit Database(const std::string& path);
+  ~Database();
+  Database(const Database&) = delete;
+  Database& operator=(const Database&) = delete;
+
+  void add_history(const HistoryEntry& e);
+  // Newest first.
+  std::vector<HistoryEntry> history(int limit);
+  long long count_history(const std::vector<std::string>& types);
+
+  // Tasks are stored as their JSON (the shape GET /task answers with), by id.
+  void save_task(const std::string& id, const std::string& created, const nlohmann::json& task);
+  std::optional<nlohmann::json> load_task(const std::string& id);
+  std::vector<nlohmann::json> recent_tasks(int limit);
+
+ private:
+  void exec(const char* sql);
+  std::mutex mu_;
+  sqlite3* db_ = nullptr;
+};
+
+}  // namespace moccha::store

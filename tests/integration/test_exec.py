@@ -1,0 +1,358 @@
+"""The execution engine through the real binary and a real Python kernel."""
+import base64
+import concurrent.futures
+import hashlib
+import os
+import signal
+import tempfile
+import time
+import unittest
+import zipfile
+
+from agent import Agent, run_cli
+
+
+def wait_for(fn, timeout=15, step=0.05):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = fn()
+        if value:
+            return value
+        time.sleep(step)
+    raise AssertionError("condition not met in time")
+
+
+class Kernel(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.agent = Agent("--no-rate-limit", "--set", "exec.interrupt_grace_s=1")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.agent.stop()
+
+    def run_code(self, code, **extra):
+        r = self.agent.post("/execute", body={"code": code, **extra})
+        self.assertEqual(r.status, 200, r)
+        return r.json()
+
+    def test_persistent_namespace_and_variables(self):
+        out = self.run_code("print('Hello World')\nresult = 2 + 2")
+        self.assertEqual(out["output"], "Hello World\n")
+        self.assertEqual(out["error"], "")
+        self.assertEqual(out["variables"], {"result": 4})
+        self.assertIs(out["success"], True)
+        out = self.run_code("result * 10")
+        self.assertEqual(out["result"], 40)
+        self.assertEqual(out["variables"], {})  # nothing new bound
+        shapes = self.run_code(
+            "import math, os\n"
+            "def f(): pass\n"
+            "class C: pass\n"
+            "items = [1, 'a', None]\nd = {'k': [1.5]}\nbig = list(range(100000))\n"
+            "nan = float('nan')\nobj = C()\nflag = True\n")
+        v = shapes["variables"]
+        self.assertEqual(v["items"], [1, "a", None])
+        self.assertEqual(v["d"], {"k": [1.5]})
+        self.assertEqual(v["flag"], True)
+        self.assertEqual(v["nan"], "nan")
+        self.assertTrue(v["obj"].startswith("<"))
+        self.assertTrue(v["big"].endswith("..."))  # too big: a cut repr
+        for hidden in ("math", "os", "f", "C"):
+            self.assertNotIn(hidden, v)
+        all_vars = self.agent.get("/variables").json()
+        self.assertEqual(all_vars["result"], 4)
+        self.assertNotIn("math", all_vars)
+        r = self.agent.request("DELETE", "/variables/result")
+        self.assertEqual(r.json(), {"deleted": "result"})
+        self.assertEqual(self.agent.request("DELETE", "/variables/result").status, 404)
+        self.assertNotIn("result", self.agent.get("/variables").json())
+        status = self.agent.get("/status").json()
+        self.assertGreaterEqual(status["executions"], 3)
+        self.assertEqual(status["variables"], len(self.agent.get("/variables").json()))
+
+    def test_exceptions_keep_the_namespace(self):
+        self.run_code("kept = 'yes'")
+        for code, kind in (("1/0", "ZeroDivisionError"), ("def f(:", "SyntaxError"),
+                           ("raise SystemExit(3)", "SystemExit"),
+                           ("partial = 1\nraise ValueError('boom')", "ValueError: boom")):
+            with self.subTest(code=code):
+                out = self.run_code(code)
+                self.assertIs(out["success"], False)
+                self.assertIn(kind, out["error"])
+                self.assertNotIn("moccha_kernel", out["error"])
+        self.assertEqual(self.run_code("kept")["result"], "yes")
+        self.assertEqual(self.run_code("partial")["result"], 1)
+
+    def test_fd_level_output_in_order(self):
+        out = self.run_code("import os, sys\nprint('one')\nos.system('echo two')\n"
+                            "print('three', file=sys.stderr)\nos.write(1, b'four\\n')")
+        self.assertEqual(out["output"], "one\ntwo\nthree\nfour\n")
+
+    def test_output_is_capped(self):
+        with Agent("--set", "exec.output_limit_bytes=1000") as a:
+            out = a.post("/execute", body={"code": "print('x' * 5000)"}).json()
+            self.assertEqual(len(out["output"]), 1000)
+            self.assertIs(out["truncated"], True)
+
+    def test_concurrent_executes_never_interleave(self):
+        self.run_code("counter = 0")
+        code = "c = counter\nimport time\ntime.sleep(0.001)\ncounter = c + 1"
+        with concurrent.futures.ThreadPoolExecutor(50) as pool:
+            replies = list(pool.map(lambda _: self.agent.post("/execute", body={"code": code}),
+                                    range(50)))
+        self.assertTrue(all(r.status == 200 and r.json()["success"] for r in replies))
+        self.assertEqual(self.run_code("counter")["result"], 50)
+
+    def test_timeout_interrupts(self):
+        self.run_code("survivor = 1")
+        t0 = time.monotonic()
+        out = self.run_code("import time\ntime.sleep(30)", timeout=1)
+        self.assertLess(time.monotonic() - t0, 5)
+        self.assertIs(out["success"], False)
+        self.assertIn("KeyboardInterrupt", out["error"])
+        self.assertIn("timeout", out["error"])
+        self.assertEqual(self.run_code("survivor")["result"], 1)  # namespace kept
+
+    def test_timeout_that_ignores_sigint_restarts_the_kernel(self):
+        self.run_code("doomed = 1")
+        out = self.run_code("import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\n"
+                            "while True: pass", timeout=1)
+        self.assertIs(out["success"], False)
+        self.assertIs(out["kernel_restarted"], True)
+        self.assertIn("namespace was lost", out["error"])
+        self.assertIn("NameError", self.run_code("doomed")["error"])
+
+    def test_kernel_crashes_are_survived(self):
+        for code in ("import os\nos._exit(1)",
+                     "import ctypes\nctypes.string_at(0)"):
+            with self.subTest(code=code):
+                out = self.run_code(code)
+                self.assertIs(out["success"], False)
+                self.assertIs(out["kernel_restarted"], True)
+                self.assertEqual(self.run_code("1 + 1")["result"], 2)
+
+    def test_kill_9_mid_run(self):
+        pids = []
+
+        def run():
+            return self.agent.post("/execute", body={"code": "import os, time\n"
+                                                     "print(os.getpid(), flush=True)\n"
+                                                     "time.sleep(30)"})
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            fut = pool.submit(run)
+            # The kernel's pid, from a second connection while the first one runs.
+            deadline = time.monotonic() + 10
+            while not pids and time.monotonic() < deadline:
+                time.sleep(0.1)
+                # The kernel is a child of the engine's worker thread, not the main one.
+                for tid in os.listdir(f"/proc/{self.agent.proc.pid}/task"):
+                    with open(f"/proc/{self.agent.proc.pid}/task/{tid}/children") as f:
+                        pids += [int(p) for p in f.read().split()]
+            self.assertTrue(pids)
+            os.kill(pids[0], signal.SIGKILL)
+            out = fut.result(timeout=20).json()
+        self.assertIs(out["success"], False)
+        self.assertIs(out["kernel_restarted"], True)
+        self.assertEqual(self.run_code("'alive'")["result"], "alive")
+
+    def test_interrupt_and_restart_endpoints(self):
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            fut = pool.submit(self.run_code, "import time\ntime.sleep(30)")
+            time.sleep(0.5)
+            r = self.agent.post("/kernel/interrupt")
+            self.assertEqual(r.json()["message"], "interrupt sent")
+            out = fut.result(timeout=10)
+        self.assertIn("KeyboardInterrupt", out["error"])
+        self.run_code("gone = 1")
+        r = self.agent.post("/kernel/restart")
+        self.assertEqual(r.status, 200, r)
+        self.assertIn("NameError", self.run_code("gone")["error"])
+
+    def test_bad_requests(self):
+        for body in ({}, {"code": 5}, {"code": "1", "timeout": "x"}, {"code": "1", "timeout": -1},
+                     [1]):
+            with self.subTest(body=body):
+                r = self.agent.post("/execute", body=body)
+                self.assertEqual(r.status, 400, r)
+                self.assertIs(r.json()["success"], False)
+
+
+class AsyncTasks(unittest.TestCase):
+    def test_lifecycle(self):
+        with Agent("--no-rate-limit") as a:
+            r = a.post("/async-execute", body={"code": "import time\nprint('start', flush=True)\n"
+                                               "time.sleep(1)\nprint('Done')\nx_async = 7"})
+            self.assertEqual(r.status, 200)
+            task_id = r.json()["task_id"]
+            self.assertIn(r.json()["status"], ("queued", "running"))
+            running = wait_for(lambda: (t := a.get(f"/task/{task_id}").json())["status"] ==
+                               "running" and "start" in t["result"] and t)
+            self.assertIsNone(running["finished"])
+            done = wait_for(lambda: (t := a.get(f"/task/{task_id}").json())["status"] ==
+                            "done" and t)
+            self.assertEqual(done["result"], "start\nDone\n")
+            self.assertRegex(done["created"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d$")
+            self.assertRegex(done["finished"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d$")
+            # Async tasks share the namespace of /execute.
+            self.assertEqual(a.post("/execute", body={"code": "x_async"}).json()["result"], 7)
+            failed = a.post("/async-execute", body={"code": "1/0"}).json()["task_id"]
+            t = wait_for(lambda: (t := a.get(f"/task/{failed}").json())["status"] == "error"
+                         and t)
+            self.assertIn("ZeroDivisionError", t["error"])
+            self.assertEqual(a.get("/task/nope").status, 404)
+            listed = a.get("/tasks").json()
+            self.assertEqual({t["task_id"] for t in listed["tasks"]}, {task_id, failed})
+
+    def test_cancel_queued_and_running(self):
+        with Agent("--no-rate-limit") as a:
+            first = a.post("/async-execute", body={"code": "import time\ntime.sleep(30)"}).json()
+            second = a.post("/async-execute", body={"code": "never_ran = 1"}).json()
+            wait_for(lambda: a.get(f"/task/{first['task_id']}").json()["status"] == "running")
+            r = a.request("DELETE", f"/task/{second['task_id']}")
+            self.assertEqual(r.json()["status"], "cancelled")
+            r = a.request("DELETE", f"/task/{first['task_id']}")
+            self.assertEqual(r.status, 200)
+            t = wait_for(lambda: (t := a.get(f"/task/{first['task_id']}").json())["status"] ==
+                         "cancelled" and t)
+            self.assertIn("KeyboardInterrupt", t["error"])
+            self.assertEqual(a.get(f"/task/{second['task_id']}").json()["status"], "cancelled")
+            self.assertIn("NameError",
+                          a.post("/execute", body={"code": "never_ran"}).json()["error"])
+            self.assertEqual(a.request("DELETE", f"/task/{first['task_id']}").status, 409)
+            self.assertEqual(a.request("DELETE", "/task/unknown").status, 404)
+
+
+class History(unittest.TestCase):
+    def test_survives_a_restart(self):
+        data = tempfile.mkdtemp(prefix="moccha-history-")
+        with Agent("--no-rate-limit", data_dir=data) as a:
+            a.post("/execute", body={"code": "print('Hello')"})
+            a.post("/shell", body={"command": "true"})
+            task = a.post("/async-execute", body={"code": "'t'"}).json()["task_id"]
+            wait_for(lambda: a.get(f"/task/{task}").json()["status"] == "done")
+        with Agent("--no-rate-limit", data_dir=data) as b:
+            h = b.get("/history").json()
+            self.assertEqual([e["type"] for e in h], ["async-execute", "shell", "execute"])
+            self.assertEqual(h[2]["input"], "print('Hello')")
+            self.assertIs(h[2]["success"], True)
+            for e in h:
+                self.assertEqual(set(e), {"id", "type", "time", "input", "success", "duration"})
+            self.assertEqual(len(b.get("/history?limit=1").json()), 1)
+            self.assertEqual(b.get("/history?limit=0").status, 400)
+            self.assertEqual(b.get("/history?limit=abc").status, 400)
+            self.assertEqual(b.get(f"/task/{task}").json()["status"], "done")
+            self.assertEqual(b.get("/status").json()["executions"], 2)
+
+
+class Shell(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.agent = Agent("--no-rate-limit")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.agent.stop()
+
+    def test_streams_and_code(self):
+        r = self.agent.post("/shell", body={"command": "echo out; echo err >&2; exit 3"}).json()
+        self.assertEqual((r["stdout"], r["stderr"], r["code"], r["success"]),
+                         ("out\n", "err\n", 3, False))
+        r = self.agent.post("/shell", body={"command": "pwd"}).json()
+        self.assertEqual(r["stdout"].strip(), os.path.join(self.agent.data_dir, "workspace"))
+        self.assertIs(r["success"], True)
+
+    def test_timeout_kills_grandchildren(self):
+        marker = tempfile.mktemp(prefix="moccha-grandchild-")
+        t0 = time.monotonic()
+        r = self.agent.post("/shell", body={
+            "command": f"(sleep 3; touch {marker}) & sleep 30", "timeout": 1}).json()
+        self.assertLess(time.monotonic() - t0, 4)
+        self.assertIs(r["success"], False)
+        self.assertIn("timed out", r["error"])
+        time.sleep(3.5)
+        self.assertFalse(os.path.exists(marker), "a grandchild outlived the timeout")
+
+    def test_bad_requests(self):
+        self.assertEqual(self.agent.post("/shell", body={}).status, 400)
+        self.assertEqual(self.agent.post("/shell", body={"command": ["ls"]}).status, 400)
+        self.assertEqual(self.agent.post("/shell", body={"command": "true",
+                                                         "timeout": 10**9}).status, 400)
+
+
+def build_wheel(directory, name, version, module_source):
+    """A minimal pure-Python wheel, made here: no network, no build tools."""
+    dist = f"{name}-{version}"
+    files = {f"{name}.py": module_source,
+             f"{dist}.dist-info/METADATA": f"Metadata-Version: 2.1\nName: {name}\n"
+                                            f"Version: {version}\n",
+             f"{dist}.dist-info/WHEEL": "Wheel-Version: 1.0\nGenerator: moccha-test\n"
+                                        "Root-Is-Purelib: true\nTag: py3-none-any\n"}
+    record = []
+    for path, text in files.items():
+        digest = base64.urlsafe_b64encode(hashlib.sha256(text.encode()).digest()).rstrip(b"=")
+        record.append(f"{path},sha256={digest.decode()},{len(text.encode())}")
+    record.append(f"{dist}.dist-info/RECORD,,")
+    files[f"{dist}.dist-info/RECORD"] = "\n".join(record) + "\n"
+    path = os.path.join(directory, f"{dist}-py3-none-any.whl")
+    with zipfile.ZipFile(path, "w") as z:
+        for p, text in files.items():
+            z.writestr(p, text)
+    return path
+
+
+class Install(unittest.TestCase):
+    def test_wheel_then_import_without_restart(self):
+        tmp = tempfile.mkdtemp()
+        name = f"moccha_probe_{os.getpid()}"
+        wheel = build_wheel(tmp, name, "1.0", "ANSWER = 42\n")
+        prefix = os.path.join(tmp, "site")
+        with Agent("--no-rate-limit", env={"PIP_TARGET": prefix, "PYTHONPATH": prefix}) as a:
+            self.assertIn("ModuleNotFoundError",
+                          a.post("/execute", body={"code": f"import {name}"}).json()["error"])
+            r = a.post("/install", body={"package": wheel}, timeout=300).json()
+            self.assertIs(r["success"], True, r)
+            self.assertEqual(r["package"], wheel)
+            self.assertIn(name, r["output"])
+            out = a.post("/execute", body={"code": f"import {name}\n{name}.ANSWER"}).json()
+            self.assertEqual(out["result"], 42, out)
+            self.assertEqual(a.get("/history?limit=2").json()[1]["type"], "install")
+
+    def test_bad_requirements_are_refused(self):
+        with Agent("--no-rate-limit") as a:
+            for bad in ("-r requirements.txt", "--index-url=http://x", "pkg; rm -rf /",
+                        "a b", "", "pkg\nother", "/no/such/wheel.whl", "requests --user"):
+                with self.subTest(package=bad):
+                    r = a.post("/install", body={"package": bad})
+                    self.assertEqual(r.status, 400, r)
+            self.assertEqual(a.post("/install", body={"package": 3}).status, 400)
+
+
+class Cli(unittest.TestCase):
+    def test_exec_shell_vars_history(self):
+        with Agent("--no-rate-limit") as a:
+            env = {"MOCCHA_URL": a.url, "MOCCHA_API_KEY": a.key}
+            out = run_cli("exec", "x = 5\nprint('hi')", env=env)
+            self.assertEqual((out.returncode, out.stdout), (0, "hi\n"), out.stderr)
+            out = run_cli("exec", "-", env=env, input="print(x * 2)\n")
+            self.assertEqual(out.stdout, "10\n")
+            out = run_cli("exec", "x + 1", env=env)
+            self.assertEqual(out.stdout, "6\n")
+            out = run_cli("exec", "1/0", env=env)
+            self.assertNotEqual(out.returncode, 0)
+            self.assertIn("ZeroDivisionError", out.stderr)
+            out = run_cli("exec", "--async", "import time\nprint('a', flush=True)\n"
+                          "time.sleep(0.5)\nprint('b')", env=env)
+            self.assertEqual(out.returncode, 0, out.stderr)
+            self.assertEqual(out.stdout, "a\nb\n")
+            out = run_cli("shell", "echo hi; exit 4", env=env)
+            self.assertEqual((out.returncode, out.stdout), (4, "hi\n"))
+            out = run_cli("vars", env=env)
+            self.assertIn("x", out.stdout)
+            out = run_cli("history", env=env)
+            self.assertIn("shell", out.stdout)
+            self.assertIn("execute", out.stdout)
+
+
+if __name__ == "__main__":
+    unittest.main()
