@@ -1,7 +1,9 @@
 #include "api/exec_api.h"
 
 #include <charconv>
+#include <deque>
 #include <memory>
+#include <mutex>
 
 #include "core/time_util.h"
 #include "exec/commands.h"
@@ -47,6 +49,89 @@ json exec_body(const exec::ExecResult& r) {
   return j;
 }
 
+// GET /task/{id}/events: the task's output as Server-Sent Events ("output" events carrying
+// {"data": text}), then one "end" event with the task as GET /task/{id} shows it.
+class TaskEvents : public http::BodyStream {
+ public:
+  struct State {
+    std::mutex mu;
+    std::deque<std::string> pieces;
+    bool ended = false;
+    std::function<void(std::optional<std::string>)> waiting;
+  };
+
+  TaskEvents(exec::Engine* engine, std::string id)
+      : state_(std::make_shared<State>()), engine_(engine), id_(std::move(id)) {}
+  ~TaskEvents() override {
+    if (subscription_) engine_->unsubscribe(id_, *subscription_);
+  }
+
+  static std::string output_event(const std::string& text) {
+    return "event: output\ndata: " +
+           json({{"data", text}}).dump(-1, ' ', false, json::error_handler_t::replace) + "\n\n";
+  }
+  static std::string end_event(const json& task) {
+    return "event: end\ndata: " + task.dump(-1, ' ', false, json::error_handler_t::replace) +
+           "\n\n";
+  }
+
+  static void push(const std::shared_ptr<State>& st, std::string piece, bool end) {
+    std::function<void(std::optional<std::string>)> deliver;
+    std::optional<std::string> out;
+    {
+      std::lock_guard lock(st->mu);
+      st->pieces.push_back(std::move(piece));
+      st->ended = st->ended || end;
+      if (!st->waiting) return;
+      deliver = std::move(st->waiting);
+      st->waiting = nullptr;
+      out = std::move(st->pieces.front());
+      st->pieces.pop_front();
+    }
+    deliver(std::move(out));
+  }
+
+  void next(std::function<void(std::optional<std::string>)> deliver) override {
+    std::optional<std::string> out;
+    {
+      std::lock_guard lock(state_->mu);
+      if (!state_->pieces.empty()) {
+        out = std::move(state_->pieces.front());
+        state_->pieces.pop_front();
+      } else if (!state_->ended) {
+        state_->waiting = std::move(deliver);
+        return;
+      }
+    }
+    deliver(std::move(out));
+  }
+
+  // Subscribes to a running task; false when it is unknown or already finished.
+  bool follow() {
+    std::weak_ptr<State> weak = state_;
+    subscription_ = engine_->subscribe(
+        id_,
+        [weak](const std::string& text) {
+          if (auto st = weak.lock()) push(st, output_event(text), false);
+        },
+        [weak](const json& task) {
+          if (auto st = weak.lock()) push(st, end_event(task), true);
+        });
+    return subscription_.has_value();
+  }
+  void replay(const json& task) {
+    std::string out = task.value("result", "");
+    if (!out.empty()) push(state_, output_event(out), false);
+    push(state_, end_event(task), true);
+  }
+
+ private:
+  std::shared_ptr<State> state_;
+  exec::Engine* engine_;
+  std::string id_;
+  std::optional<exec::Engine::Subscription> subscription_;
+};
+
 // Responder is move-only; std::function needs copies. Share it.
 using SharedResponder = std::shared_ptr<Responder>;
 SharedResponder share(Responder r) {
@@ -87,6 +172,24 @@ void add_exec_routes(http::Router& router, ExecApiDeps d) {
                   auto t = deps->engine->task(id);
                   (*r)(t ? ApiResponse::ok(*t)
                          : ApiResponse::error(404, "unknown task", "no task " + id));
+                });
+              }});
+
+  router.add({"GET", "/task/{task_id}/events", [deps](ApiRequest& req, Responder respond) {
+                auto r = share(std::move(respond));
+                std::string id = req.params.at("task_id");
+                deps->blocking([deps, r, id] {
+                  auto events = std::make_shared<TaskEvents>(deps->engine, id);
+                  if (!events->follow()) {
+                    auto t = deps->engine->task(id);
+                    if (!t) return (*r)(ApiResponse::error(404, "unknown task", "no task " + id));
+                    events->replay(*t);
+                  }
+                  ApiResponse resp;
+                  resp.content_type = "text/event-stream";
+                  resp.headers.emplace_back("Cache-Control", "no-cache");
+                  resp.stream = std::move(events);
+                  (*r)(std::move(resp));
                 });
               }});
 

@@ -101,4 +101,71 @@ nlohmann::json Client::call(const std::string& method, const std::string& path,
   throw ClientError(message, status);
 }
 
+namespace {
+
+struct SseParser {
+  const std::function<void(const std::string&, const std::string&)>* on_event;
+  std::string buffer;
+  long* status;
+  std::string error_body;
+
+  void feed(const char* data, std::size_t n) {
+    buffer.append(data, n);
+    std::size_t end;
+    while ((end = buffer.find("\n\n")) != std::string::npos) {
+      std::string block = buffer.substr(0, end);
+      buffer.erase(0, end + 2);
+      std::string name = "message", payload;
+      std::size_t pos = 0;
+      while (pos <= block.size()) {
+        std::size_t nl = block.find('\n', pos);
+        if (nl == std::string::npos) nl = block.size();
+        std::string line = block.substr(pos, nl - pos);
+        if (line.starts_with("event: "))
+          name = line.substr(7);
+        else if (line.starts_with("data: "))
+          payload += (payload.empty() ? "" : "\n") + line.substr(6);
+        pos = nl + 1;
+      }
+      (*on_event)(name, payload);
+    }
+  }
+};
+
+size_t sse_write(char* data, size_t size, size_t n, void* p) {
+  auto* parser = static_cast<SseParser*>(p);
+  parser->feed(data, size * n);
+  return size * n;
+}
+
+}  // namespace
+
+void Client::events(
+    const std::string& path,
+    const std::function<void(const std::string&, const std::string&)>& on_event) const {
+  std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> curl(curl_easy_init(), curl_easy_cleanup);
+  if (!curl) throw ClientError("cannot initialise libcurl");
+  std::string url = ep_.url + path;
+  std::string key_header = "X-API-Key: " + ep_.api_key;
+  curl_slist* headers = curl_slist_append(nullptr, key_header.c_str());
+  headers = curl_slist_append(headers, "Accept: text/event-stream");
+  std::unique_ptr<curl_slist, decltype(&curl_slist_free_all)> header_list(headers,
+                                                                          curl_slist_free_all);
+  long status = 0;
+  SseParser parser{&on_event, {}, &status, {}};
+  curl_easy_setopt(curl.get(), CURLOPT_URL, url.c_str());
+  curl_easy_setopt(curl.get(), CURLOPT_HTTPHEADER, headers);
+  curl_easy_setopt(curl.get(), CURLOPT_WRITEFUNCTION, sse_write);
+  curl_easy_setopt(curl.get(), CURLOPT_WRITEDATA, &parser);
+  curl_easy_setopt(curl.get(), CURLOPT_CONNECTTIMEOUT, 10L);
+  curl_easy_setopt(curl.get(), CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(curl.get(), CURLOPT_FAILONERROR, 1L);
+  CURLcode rc = curl_easy_perform(curl.get());
+  curl_easy_getinfo(curl.get(), CURLINFO_RESPONSE_CODE, &status);
+  if (rc == CURLE_HTTP_RETURNED_ERROR)
+    throw ClientError("HTTP " + std::to_string(status) + " for " + path, status);
+  if (rc != CURLE_OK)
+    throw ClientError("cannot reach the agent at " + ep_.url + ": " + curl_easy_strerror(rc));
+}
+
 }  // namespace moccha::cli

@@ -5,6 +5,7 @@
 // http://127.0.0.1:5000 with the key a local agent stored in ~/.moccha/api_key.
 #pragma once
 
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <string>
@@ -34,6 +35,11 @@ class Client {
   // Sends the request and returns the JSON body of a 2xx reply. Throws ClientError otherwise.
   nlohmann::json call(const std::string& method, const std::string& path,
                       const nlohmann::json& body = nullptr) const;
+
+  // GETs a Server-Sent Events stream and calls `on_event(name, data)` for each event until the
+  // stream ends. Throws ClientError like call().
+  void events(const std::string& path,
+              const std::function<void(const std::string&, const std::string&)>& on_event) const;
 
   const Endpoint& endpoint() const { return ep_; }
 

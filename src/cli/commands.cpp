@@ -86,24 +86,23 @@ int exec(const Client& client, const std::string& code, bool async, std::optiona
   json submitted = client.call("POST", "/async-execute", body);
   std::string id = submitted.value("task_id", "");
   fmt::print(stderr, "task {}\n", id);
-  // Follow the task, printing output as it grows.
-  std::size_t shown = 0;
-  while (true) {
-    json t = client.call("GET", "/task/" + id);
-    std::string out = t.value("result", "");
-    if (out.size() > shown) {
-      fmt::print("{}", out.substr(shown));
+  // Follow the task's output as the agent streams it (Server-Sent Events).
+  int exit_code = 1;
+  client.events("/task/" + id + "/events", [&](const std::string& name, const std::string& data) {
+    json ev = json::parse(data, nullptr, false);
+    if (ev.is_discarded()) return;
+    if (name == "output") {
+      fmt::print("{}", ev.value("data", ""));
       std::fflush(stdout);
-      shown = out.size();
+    } else if (name == "end") {
+      if (ev.value("status", "") == "done") {
+        exit_code = 0;
+      } else {
+        fmt::print(stderr, "{}", ev.value("error", ""));
+      }
     }
-    std::string status = t.value("status", "");
-    if (status == "done") return 0;
-    if (status == "error" || status == "cancelled") {
-      fmt::print(stderr, "{}", t.value("error", ""));
-      return 1;
-    }
-    ::usleep(200000);
-  }
+  });
+  return exit_code;
 }
 
 int task(const Client& client, const std::string& id, bool as_json) {

@@ -31,12 +31,23 @@ struct ApiRequest {
   std::string query_or(const std::string& key, std::string fallback = {}) const;
 };
 
+// A body produced piece by piece (Server-Sent Events, large files): the server asks for the
+// next piece after writing the previous one, and sends the pieces with chunked encoding.
+class BodyStream {
+ public:
+  virtual ~BodyStream() = default;
+  // Calls `deliver` exactly once, from any thread: with the next piece, or with nullopt at the
+  // end. The server destroys the stream when the client goes away.
+  virtual void next(std::function<void(std::optional<std::string>)> deliver) = 0;
+};
+
 struct ApiResponse {
   int status = 200;
   nlohmann::json json;  // serialised as the body unless `body` is set
   std::optional<std::string> body;
   std::string content_type = "application/json";
   std::vector<std::pair<std::string, std::string>> headers;
+  std::shared_ptr<BodyStream> stream;  // when set, the body comes from here
 
   static ApiResponse ok(nlohmann::json body) { return ApiResponse{200, std::move(body)}; }
   // The error envelope of the API conventions: {"success": false, "error", "message"?}.

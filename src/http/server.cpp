@@ -13,6 +13,7 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/chunk_encode.hpp>
 #include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/parser.hpp>
@@ -97,6 +98,7 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
   awaitable<void> session(tcp::socket socket);
   awaitable<void> refuse(tcp::socket socket);
   awaitable<ApiResponse> invoke(const Route& route, ApiRequest& req);
+  awaitable<std::optional<std::string>> next_piece(BodyStream& body);
   std::optional<ApiResponse> admit(const bhttp::request_header<>& h, const Router::Match& m,
                                    const std::string& client, ApiRequest& req,
                                    std::optional<RateLimiter::Decision>& rate);
@@ -220,6 +222,26 @@ awaitable<ApiResponse> Server::Impl::invoke(const Route& route, ApiRequest& req)
           },
           asio::use_awaitable);
   co_return response;
+}
+
+awaitable<std::optional<std::string>> Server::Impl::next_piece(BodyStream& body) {
+  using Piece = std::optional<std::string>;
+  auto ex = co_await asio::this_coro::executor;
+  Piece piece = co_await asio::async_initiate<decltype(asio::use_awaitable), void(Piece)>(
+      [&](auto completion) {
+        using Completion = decltype(completion);
+        auto slot = std::make_shared<std::optional<Completion>>(std::move(completion));
+        body.next([slot, ex](Piece p) {
+          asio::post(ex, [slot, p = std::move(p)]() mutable {
+            if (!*slot) return;
+            Completion c = std::move(**slot);
+            slot->reset();
+            std::move(c)(std::move(p));
+          });
+        });
+      },
+      asio::use_awaitable);
+  co_return piece;
 }
 
 awaitable<void> Server::Impl::session(tcp::socket socket) {
@@ -356,7 +378,31 @@ awaitable<void> Server::Impl::session(tcp::socket socket) {
     std::size_t bytes = res.body().size();
     stream.expires_after(std::chrono::seconds(lim.request_timeout_s));
     boost::system::error_code wec;
-    if (req.head_only) {
+    if (resp.stream && !req.head_only) {
+      bhttp::response<bhttp::empty_body> head{res.base()};
+      head.erase(bhttp::field::content_length);
+      head.chunked(true);
+      bhttp::response_serializer<bhttp::empty_body> sr{head};
+      auto [e, n] = co_await bhttp::async_write_header(stream, sr, use_tuple);
+      wec = e;
+      bytes = 0;
+      while (!wec) {
+        std::optional<std::string> piece = co_await next_piece(*resp.stream);
+        // Each piece refreshes the deadline: a slow but live stream is never cut.
+        stream.expires_after(std::chrono::seconds(lim.request_timeout_s));
+        if (!piece) {
+          auto [e2, n2] = co_await asio::async_write(stream, bhttp::make_chunk_last(), use_tuple);
+          wec = e2;
+          break;
+        }
+        if (piece->empty()) continue;
+        bytes += piece->size();
+        auto [e2, n2] =
+            co_await asio::async_write(stream, bhttp::make_chunk(asio::buffer(*piece)), use_tuple);
+        wec = e2;
+      }
+      resp.stream.reset();
+    } else if (req.head_only) {
       bhttp::response<bhttp::empty_body> head{res.base()};
       head.content_length(bytes);
       auto [e, n] = co_await bhttp::async_write(stream, head, use_tuple);
@@ -416,6 +462,12 @@ void Server::shutdown(std::function<void()> done) {
     if (e) return;
     log::warn("shutdown grace period over; closing {} connection(s)", impl->conns.size());
     for (auto& c : impl->conns) c.stream->close();
+    // A response waiting on a stream that never ends must not hold the agent up.
+    if (impl->on_drained) {
+      auto done = std::move(impl->on_drained);
+      impl->on_drained = nullptr;
+      asio::post(impl->ioc, std::move(done));
+    }
   });
   s.drained_check();
 }

@@ -2,6 +2,7 @@
 import base64
 import concurrent.futures
 import hashlib
+import json
 import os
 import signal
 import tempfile
@@ -203,6 +204,44 @@ class AsyncTasks(unittest.TestCase):
             self.assertEqual(a.get("/task/nope").status, 404)
             listed = a.get("/tasks").json()
             self.assertEqual({t["task_id"] for t in listed["tasks"]}, {task_id, failed})
+
+    def test_events_stream_output_as_it_is_produced(self):
+        import http.client
+        with Agent("--no-rate-limit") as a:
+            task_id = a.post("/async-execute", body={
+                "code": "import time\nfor i in range(3):\n    print(i, flush=True)\n"
+                        "    time.sleep(0.4)"}).json()["task_id"]
+            conn = http.client.HTTPConnection("127.0.0.1", a.port, timeout=10)
+            conn.request("GET", f"/task/{task_id}/events", headers={"X-API-Key": a.key})
+            r = conn.getresponse()
+            self.assertEqual(r.status, 200)
+            self.assertEqual(r.getheader("Content-Type"), "text/event-stream")
+            arrivals, events, block = [], [], []
+            t0 = time.monotonic()
+            for raw in r:
+                line = raw.decode().rstrip("\n")
+                if line:
+                    block.append(line)
+                    continue
+                name = block[0].split(": ", 1)[1]
+                data = json.loads(block[1].split(": ", 1)[1])
+                events.append((name, data))
+                arrivals.append(time.monotonic() - t0)
+                block = []
+                if name == "end":
+                    break
+            conn.close()
+            outputs = [d["data"] for n, d in events if n == "output"]
+            self.assertEqual("".join(outputs), "0\n1\n2\n")
+            self.assertGreaterEqual(len(outputs), 2)  # streamed, not all at the end
+            self.assertGreater(arrivals[-1] - arrivals[0], 0.5)
+            self.assertEqual(events[-1][0], "end")
+            self.assertEqual(events[-1][1]["status"], "done")
+            # A finished task replays its output and end at once.
+            body = a.get(f"/task/{task_id}/events").body.decode()
+            self.assertIn("event: end", body)
+            self.assertIn('"0\\n1\\n2\\n"', body)
+            self.assertEqual(a.get("/task/nope/events").status, 404)
 
     def test_cancel_queued_and_running(self):
         with Agent("--no-rate-limit") as a:
