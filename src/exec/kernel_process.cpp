@@ -10,6 +10,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "system/process.h"
+
 extern char** environ;
 extern const char kKernelSource[];
 
@@ -45,19 +47,7 @@ bool KernelProcess::start(std::string& error) {
   posix_spawn_file_actions_adddup2(&fa, req[0], 3);
   posix_spawn_file_actions_adddup2(&fa, rep[1], 4);
   if (!opt_.cwd.empty()) posix_spawn_file_actions_addchdir_np(&fa, opt_.cwd.c_str());
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  sigset_t defaults, none;
-  sigemptyset(&defaults);
-  sigaddset(&defaults, SIGPIPE);
-  sigaddset(&defaults, SIGINT);
-  sigaddset(&defaults, SIGTERM);
-  sigemptyset(&none);
-  posix_spawnattr_setsigdefault(&attr, &defaults);
-  posix_spawnattr_setsigmask(&attr, &none);
-  posix_spawnattr_setpgroup(&attr, 0);
-  posix_spawnattr_setflags(&attr,
-                           POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
+  sys::ChildAttributes attr;
 
   std::vector<std::string> args = {opt_.python, "-c", kKernelSource, "3", "4"};
   std::vector<char*> argv;
@@ -71,9 +61,8 @@ bool KernelProcess::start(std::string& error) {
   for (auto& e : env) envp.push_back(e.data());
   envp.push_back(nullptr);
 
-  int rc = ::posix_spawnp(&pid_, argv[0], &fa, &attr, argv.data(), envp.data());
+  int rc = ::posix_spawnp(&pid_, argv[0], &fa, attr.get(), argv.data(), envp.data());
   posix_spawn_file_actions_destroy(&fa);
-  posix_spawnattr_destroy(&attr);
   ::close(req[0]);
   ::close(rep[1]);
   to_kernel_ = req[1];

@@ -46,6 +46,25 @@ void append_capped(std::string& dst, const char* data, std::size_t n, std::size_
 
 }  // namespace
 
+ChildAttributes::ChildAttributes() {
+  posix_spawnattr_init(&attr_);
+  sigset_t defaults, none;
+  sigemptyset(&defaults);
+  sigaddset(&defaults, SIGPIPE);
+  sigaddset(&defaults, SIGINT);
+  sigaddset(&defaults, SIGTERM);
+  sigemptyset(&none);
+  posix_spawnattr_setsigdefault(&attr_, &defaults);
+  posix_spawnattr_setsigmask(&attr_, &none);
+  posix_spawnattr_setpgroup(&attr_, 0);
+  posix_spawnattr_setflags(&attr_,
+                           POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
+}
+
+ChildAttributes::~ChildAttributes() {
+  posix_spawnattr_destroy(&attr_);
+}
+
 RunResult run(const RunOptions& opt) {
   RunResult r;
   auto started = Clock::now();
@@ -72,20 +91,7 @@ RunResult run(const RunOptions& opt) {
   posix_spawn_file_actions_adddup2(&fa, out_w.fd, 1);
   posix_spawn_file_actions_adddup2(&fa, err_w.fd, 2);
   if (!opt.cwd.empty()) posix_spawn_file_actions_addchdir_np(&fa, opt.cwd.c_str());
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  sigset_t defaults;
-  sigemptyset(&defaults);
-  sigaddset(&defaults, SIGPIPE);
-  sigaddset(&defaults, SIGINT);
-  sigaddset(&defaults, SIGTERM);
-  sigset_t none;
-  sigemptyset(&none);
-  posix_spawnattr_setsigdefault(&attr, &defaults);
-  posix_spawnattr_setsigmask(&attr, &none);
-  posix_spawnattr_setpgroup(&attr, 0);
-  posix_spawnattr_setflags(&attr,
-                           POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
+  ChildAttributes attr;
 
   std::vector<char*> argv;
   for (const auto& a : opt.argv) argv.push_back(const_cast<char*>(a.c_str()));
@@ -96,9 +102,8 @@ RunResult run(const RunOptions& opt) {
   envp.push_back(nullptr);
 
   pid_t pid = -1;
-  int rc = ::posix_spawnp(&pid, argv[0], &fa, &attr, argv.data(), envp.data());
+  int rc = ::posix_spawnp(&pid, argv[0], &fa, attr.get(), argv.data(), envp.data());
   posix_spawn_file_actions_destroy(&fa);
-  posix_spawnattr_destroy(&attr);
   out_w.reset();
   err_w.reset();
   if (rc != 0) {

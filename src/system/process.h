@@ -3,6 +3,8 @@
 // child always reaped. Blocking: call it from a worker thread, never from the I/O thread.
 #pragma once
 
+#include <spawn.h>
+
 #include <chrono>
 #include <cstddef>
 #include <map>
@@ -31,5 +33,20 @@ struct RunResult {
 };
 
 RunResult run(const RunOptions& options);
+
+// posix_spawn attributes every child of the agent gets: a process group of its own (so a
+// timeout or shutdown kills its whole tree, and a Ctrl-C at the agent's terminal does not reach
+// it), SIGINT/SIGTERM/SIGPIPE at their defaults, and no signal blocked.
+class ChildAttributes {
+ public:
+  ChildAttributes();
+  ~ChildAttributes();
+  ChildAttributes(const ChildAttributes&) = delete;
+  ChildAttributes& operator=(const ChildAttributes&) = delete;
+  const posix_spawnattr_t* get() const { return &attr_; }
+
+ private:
+  posix_spawnattr_t attr_;
+};
 
 }  // namespace moccha::sys
