@@ -271,10 +271,12 @@ class Connections(unittest.TestCase):
         with Agent("--set", "limits.header_timeout_s=1") as a:
             s = a.connect()
             s.sendall(b"GET /status HTTP/1.1\r\n")
-            s.settimeout(5)
+            s.settimeout(20)
             t0 = time.monotonic()
             self.assertEqual(s.recv(100), b"")  # closed by the agent
-            self.assertLess(time.monotonic() - t0, 4)
+            # Cut at the 1 s header deadline, far before the 60 s idle timeout (loose bound:
+            # CI runs this beside other suites, under ASan).
+            self.assertLess(time.monotonic() - t0, 10)
             s.close()
 
     def test_connection_cap_answers_503(self):
