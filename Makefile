@@ -39,6 +39,7 @@ test: test-fast test-asan
 bench: build
 	@scripts/bootstrap bench
 	bench/http $(BUILD)/moccha
+	bench/exec $(BUILD)/moccha
 
 format:
 	clang-format -i $$(git ls-files '*.cpp' '*.h')
