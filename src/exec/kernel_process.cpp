@@ -46,6 +46,7 @@ bool KernelProcess::start(std::string& error) {
   posix_spawn_file_actions_adddup2(&fa, 1, 2);
   posix_spawn_file_actions_adddup2(&fa, req[0], 3);
   posix_spawn_file_actions_adddup2(&fa, rep[1], 4);
+  posix_spawn_file_actions_addclosefrom_np(&fa, 5);  // no socket of the agent's leaks in
   if (!opt_.cwd.empty()) posix_spawn_file_actions_addchdir_np(&fa, opt_.cwd.c_str());
   sys::ChildAttributes attr;
 

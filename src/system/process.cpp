@@ -90,6 +90,9 @@ RunResult run(const RunOptions& opt) {
   posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
   posix_spawn_file_actions_adddup2(&fa, out_w.fd, 1);
   posix_spawn_file_actions_adddup2(&fa, err_w.fd, 2);
+  // Nothing else of the agent's leaks into the child: not the listening socket, not a
+  // client's connection (which a lingering grandchild would otherwise hold open).
+  posix_spawn_file_actions_addclosefrom_np(&fa, 3);
   if (!opt.cwd.empty()) posix_spawn_file_actions_addchdir_np(&fa, opt.cwd.c_str());
   ChildAttributes attr;
 

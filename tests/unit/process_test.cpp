@@ -1,5 +1,8 @@
 #include "system/process.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <gtest/gtest.h>
 
 namespace moccha::sys {
@@ -40,6 +43,17 @@ TEST(Process, OutputIsCapped) {
   EXPECT_EQ(r.out.size(), 1000u);
   EXPECT_TRUE(r.out_truncated);
   EXPECT_EQ(r.exit_code, 0);
+}
+
+TEST(Process, InheritsNoDescriptorBeyondTheStandardThree) {
+  int null_fd = ::open("/dev/null", O_RDONLY);
+  int fd = ::fcntl(null_fd, F_DUPFD, 50);  // not close-on-exec, like an Asio socket
+  ::close(null_fd);
+  ASSERT_GE(fd, 50);
+  auto r = run({{"/bin/sh", "-c", "ls /proc/self/fd"}});
+  ::close(fd);
+  EXPECT_EQ(r.out.substr(0, 6), "0\n1\n2\n");
+  EXPECT_EQ(r.out.find(std::to_string(fd) + "\n"), std::string::npos) << r.out;
 }
 
 TEST(Process, EnvAndCwd) {
