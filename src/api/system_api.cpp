@@ -72,9 +72,6 @@ void add_pending_routes(http::Router& router) {
     const char* capability;
   };
   static const Pending pending[] = {
-      {"GET", "/files", "file access"},
-      {"POST", "/upload", "file access"},
-      {"GET", "/download/{filepath*}", "file access"},
       {"GET", "/services/status", "service management"},
       {"GET", "/services/{service_name}/status", "service management"},
       {"POST", "/services/{service_name}/start", "service management"},

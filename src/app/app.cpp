@@ -11,10 +11,13 @@
 #include <iostream>
 
 #include "api/exec_api.h"
+#include "api/files_api.h"
 #include "api/services_api.h"
 #include "api/system_api.h"
 #include "core/log.h"
 #include "exec/engine.h"
+#include "files/file_ops.h"
+#include "files/paths.h"
 #include "http/router.h"
 #include "http/server.h"
 #include "store/database.h"
@@ -95,6 +98,13 @@ int serve(Config config) {
   exec::Engine engine(engine_options, db.get());
   engine.start();
 
+  // Uploads are written here first and renamed into place when whole; whatever an earlier run
+  // left behind (killed mid-upload) is swept now.
+  std::string upload_temp = config.data_dir + "/uploads";
+  store::ensure_dir(upload_temp, 0700);
+  files::sweep_temp_dir(upload_temp);
+  files::PathPolicy path_policy(config.workspace, config.files.roots);
+
   http::Router router;
   api::SystemApiDeps system_deps{std::chrono::steady_clock::now(), &monitor};
   system_deps.executions = [&engine] { return engine.executions(); };
@@ -105,6 +115,7 @@ int serve(Config config) {
                config.shell.default_timeout_s, config.shell.max_timeout_s,
                config.exec.output_limit_bytes, config.pip.index_url, config.pip.timeout_s});
   api::add_services_routes(router);
+  api::add_files_routes(router, {&path_policy, upload_temp, blocking});
   api::add_pending_routes(router);
 
   boost::asio::io_context ioc(1);

@@ -2,6 +2,8 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
+#include <optional>
 #include <string>
 
 namespace moccha {
@@ -13,5 +15,9 @@ std::string iso8601_utc_now();
 std::string iso8601_utc_now_ms();
 // Like Python's str(timedelta): "0:30:45.123456", "1 day, 2:03:04.000005", "3 days, 0:00:00".
 std::string format_uptime(std::chrono::microseconds elapsed);
+
+// RFC 7231 HTTP-date: "Sun, 06 Nov 1994 08:49:37 GMT", and back (nullopt if malformed).
+std::string http_date(std::int64_t epoch_s);
+std::optional<std::int64_t> parse_http_date(const std::string& text);
 
 }  // namespace moccha

@@ -3,6 +3,7 @@
 // auth, rate limiting, routing and body limits, and writes ApiResponse back.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
@@ -47,7 +48,8 @@ struct ApiResponse {
   std::optional<std::string> body;
   std::string content_type = "application/json";
   std::vector<std::pair<std::string, std::string>> headers;
-  std::shared_ptr<BodyStream> stream;  // when set, the body comes from here
+  std::shared_ptr<BodyStream> stream;          // when set, the body comes from here
+  std::optional<std::uint64_t> stream_length;  // known length: Content-Length, not chunked
 
   static ApiResponse ok(nlohmann::json body) { return ApiResponse{200, std::move(body)}; }
   // The error envelope of the API conventions: {"success": false, "error", "message"?}.
@@ -82,6 +84,17 @@ class Responder {
 };
 
 using Handler = std::function<void(ApiRequest&, Responder)>;
+
+// Receives a request body as it arrives (uploads), on the I/O thread, for routes with
+// BodyKind::stream. write() and finish() throw ApiError to refuse; abort() is called instead of
+// finish() when the body does not arrive whole, and must leave nothing half-written behind.
+class BodySink {
+ public:
+  virtual ~BodySink() = default;
+  virtual void write(const char* data, std::size_t size) = 0;
+  virtual ApiResponse finish() = 0;
+  virtual void abort() = 0;
+};
 
 // Wraps a handler that answers at once.
 template <class F>

@@ -22,9 +22,10 @@ RateGroup rate_group(std::string_view path);
 const char* to_string(RateGroup group);
 
 enum class BodyKind {
-  none,  // any body is read (within the JSON limit) and ignored
-  json,  // parsed into ApiRequest::json; malformed JSON is a 400 before the handler runs
-  raw,   // kept in ApiRequest::body
+  none,    // any body is read (within the JSON limit) and ignored
+  json,    // parsed into ApiRequest::json; malformed JSON is a 400 before the handler runs
+  raw,     // kept in ApiRequest::body
+  stream,  // handed to the sink `open_sink` returns, piece by piece (uploads)
 };
 
 struct Route {
@@ -33,7 +34,10 @@ struct Route {
   Handler handler;
   BodyKind body = BodyKind::none;
   bool is_public = false;      // no API key needed (/health)
-  std::size_t body_limit = 0;  // 0: the server's limits.max_body_bytes
+  std::size_t body_limit = 0;  // 0: limits.max_body_bytes (max_upload_bytes for streams)
+  // For BodyKind::stream: called after the header, before any body is read; may throw
+  // ApiError to refuse. The route's `handler` is not called.
+  std::function<std::unique_ptr<BodySink>(ApiRequest&)> open_sink;
 };
 
 class Router {

@@ -13,6 +13,7 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/buffer_body.hpp>
 #include <boost/beast/http/chunk_encode.hpp>
 #include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/error.hpp>
@@ -320,7 +321,78 @@ awaitable<void> Server::Impl::session(tcp::socket socket) {
           req.headers[name] = std::string(f.value());
         }
       }
+      std::unique_ptr<BodySink> sink;
+      if (!early && route->body == BodyKind::stream) {
+        try {
+          sink = route->open_sink(req);  // may refuse (403, 409, ...) before any body is read
+        } catch (const ApiError& e) {
+          early = ApiResponse::error(e.status, e.what(), e.message);
+        }
+      }
       std::size_t limit = route && route->body_limit ? route->body_limit : lim.max_body_bytes;
+      if (sink) {
+        limit = route->body_limit          ? route->body_limit
+                : lim.max_upload_bytes > 0 ? lim.max_upload_bytes
+                                           : std::numeric_limits<std::size_t>::max();
+      }
+      if (!early && body_unread && sink) {
+        if (header.content_length() && *header.content_length() > limit) {
+          early = ApiResponse::error(413, "request body too large",
+                                     fmt::format("limit {} bytes", limit));
+        } else {
+          if (bhttp::token_list(header.get()[bhttp::field::expect]).exists("100-continue")) {
+            bhttp::response<bhttp::empty_body> cont{bhttp::status::continue_, 11};
+            stream.expires_after(std::chrono::seconds(lim.request_timeout_s));
+            auto [wec, wn] = co_await bhttp::async_write(stream, cont, use_tuple);
+            if (wec) break;
+          }
+          // Streamed to the sink as it arrives: never held in memory.
+          bhttp::request_parser<bhttp::buffer_body> body(std::move(header));
+          body.body_limit(limit);
+          std::vector<char> chunk(1u << 20);
+          bool failed = false;
+          while (!body.is_done()) {
+            body.get().body().data = chunk.data();
+            body.get().body().size = chunk.size();
+            // The deadline is per chunk: a slow but moving upload lives, a stalled one is cut.
+            stream.expires_after(std::chrono::seconds(lim.request_timeout_s));
+            auto [bec, bn] = co_await bhttp::async_read(stream, buffer, body, use_tuple);
+            if (bec == bhttp::error::need_buffer) bec = {};
+            std::size_t got = chunk.size() - body.get().body().size;
+            if (!bec && got > 0) {
+              try {
+                sink->write(chunk.data(), got);
+              } catch (const ApiError& e) {
+                early = ApiResponse::error(e.status, e.what(), e.message);
+              }
+            }
+            if (bec == bhttp::error::body_limit) {
+              early = ApiResponse::error(413, "request body too large",
+                                         fmt::format("limit {} bytes", limit));
+            }
+            if (bec || early) {
+              failed = true;
+              break;
+            }
+          }
+          if (failed) {
+            sink->abort();
+            sink.reset();
+            if (!early) break;  // the client went away or stalled: nobody to answer
+          } else {
+            body_unread = false;
+          }
+        }
+      }
+      if (!early && sink) {
+        try {
+          early = sink->finish();
+        } catch (const ApiError& e) {
+          sink->abort();
+          early = ApiResponse::error(e.status, e.what(), e.message);
+        }
+        sink.reset();
+      }
       if (!early && body_unread) {
         if (header.content_length() && *header.content_length() > limit) {
           early = ApiResponse::error(413, "request body too large",
@@ -380,8 +452,13 @@ awaitable<void> Server::Impl::session(tcp::socket socket) {
     boost::system::error_code wec;
     if (resp.stream && !req.head_only) {
       bhttp::response<bhttp::empty_body> head{res.base()};
-      head.erase(bhttp::field::content_length);
-      head.chunked(true);
+      bool chunked = !resp.stream_length;
+      if (chunked) {
+        head.erase(bhttp::field::content_length);
+        head.chunked(true);
+      } else {
+        head.content_length(*resp.stream_length);
+      }
       bhttp::response_serializer<bhttp::empty_body> sr{head};
       auto [e, n] = co_await bhttp::async_write_header(stream, sr, use_tuple);
       wec = e;
@@ -391,20 +468,29 @@ awaitable<void> Server::Impl::session(tcp::socket socket) {
         // Each piece refreshes the deadline: a slow but live stream is never cut.
         stream.expires_after(std::chrono::seconds(lim.request_timeout_s));
         if (!piece) {
-          auto [e2, n2] = co_await asio::async_write(stream, bhttp::make_chunk_last(), use_tuple);
-          wec = e2;
+          if (chunked) {
+            auto [e2, n2] = co_await asio::async_write(stream, bhttp::make_chunk_last(), use_tuple);
+            wec = e2;
+          } else if (bytes != *resp.stream_length) {
+            wec = asio::error::connection_aborted;  // short body: the client must not trust it
+          }
           break;
         }
         if (piece->empty()) continue;
         bytes += piece->size();
-        auto [e2, n2] =
-            co_await asio::async_write(stream, bhttp::make_chunk(asio::buffer(*piece)), use_tuple);
-        wec = e2;
+        if (chunked) {
+          auto [e2, n2] = co_await asio::async_write(
+              stream, bhttp::make_chunk(asio::buffer(*piece)), use_tuple);
+          wec = e2;
+        } else {
+          auto [e2, n2] = co_await asio::async_write(stream, asio::buffer(*piece), use_tuple);
+          wec = e2;
+        }
       }
       resp.stream.reset();
     } else if (req.head_only) {
       bhttp::response<bhttp::empty_body> head{res.base()};
-      head.content_length(bytes);
+      head.content_length(resp.stream_length ? *resp.stream_length : bytes);
       auto [e, n] = co_await bhttp::async_write(stream, head, use_tuple);
       wec = e;
       bytes = 0;

@@ -1,0 +1,486 @@
+#include "api/files_api.h"
+
+#include <fcntl.h>
+#include <fmt/core.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <charconv>
+#include <memory>
+
+#include "core/time_util.h"
+#include "files/file_ops.h"
+#include "files/multipart.h"
+#include "files/paths.h"
+#include "files/tar.h"
+#include "http/router.h"
+
+namespace moccha::api {
+namespace {
+
+namespace fs = std::filesystem;
+using http::ApiError;
+using http::ApiRequest;
+using http::ApiResponse;
+using http::Responder;
+using nlohmann::json;
+
+constexpr std::size_t kPiece = 1u << 20;
+
+ApiError to_api_error(const files::Error& e) {
+  switch (e.code) {
+    case files::Code::invalid:
+      return ApiError(400, "invalid path", e.what());
+    case files::Code::forbidden:
+      return ApiError(403, "forbidden", e.what());
+    case files::Code::not_found:
+      return ApiError(404, "not found", e.what());
+    case files::Code::exists:
+      return ApiError(409, "conflict", e.what());
+    case files::Code::io:
+      break;
+  }
+  return ApiError(500, "file system error", e.what());
+}
+
+ApiResponse error_response(const ApiError& e) {
+  return ApiResponse::error(e.status, e.what(), e.message);
+}
+
+// Runs `f` on the blocking pool and answers with what it returns or throws.
+template <class F>
+void off_thread(const FilesApiDeps& d, Responder respond, F f) {
+  auto r = std::make_shared<Responder>(std::move(respond));
+  d.blocking([r, f = std::move(f)]() mutable {
+    try {
+      (*r)(f());
+    } catch (const files::Error& e) {
+      (*r)(error_response(to_api_error(e)));
+    } catch (const ApiError& e) {
+      (*r)(error_response(e));
+    } catch (const std::exception& e) {
+      (*r)(ApiResponse::error(500, "internal error", e.what()));
+    }
+  });
+}
+
+bool bool_value(const std::string& v, bool fallback) {
+  if (v.empty()) return fallback;
+  if (v == "1" || v == "true" || v == "yes" || v == "on") return true;
+  if (v == "0" || v == "false" || v == "no" || v == "off") return false;
+  throw ApiError(400, "expected true or false, got '" + v + "'");
+}
+
+std::string iso_time(std::int64_t epoch_s) {
+  return iso8601_utc(std::chrono::system_clock::time_point(std::chrono::seconds(epoch_s)));
+}
+
+std::string content_type_for(const fs::path& p) {
+  static const std::pair<const char*, const char*> types[] = {
+      {".txt", "text/plain; charset=utf-8"},
+      {".log", "text/plain; charset=utf-8"},
+      {".py", "text/x-python; charset=utf-8"},
+      {".md", "text/markdown; charset=utf-8"},
+      {".csv", "text/csv; charset=utf-8"},
+      {".html", "text/html; charset=utf-8"},
+      {".css", "text/css"},
+      {".js", "text/javascript"},
+      {".json", "application/json"},
+      {".xml", "application/xml"},
+      {".pdf", "application/pdf"},
+      {".zip", "application/zip"},
+      {".gz", "application/gzip"},
+      {".tar", "application/x-tar"},
+      {".torrent", "application/x-bittorrent"},
+      {".png", "image/png"},
+      {".jpg", "image/jpeg"},
+      {".jpeg", "image/jpeg"},
+      {".gif", "image/gif"},
+      {".svg", "image/svg+xml"},
+      {".webp", "image/webp"},
+      {".mp4", "video/mp4"},
+      {".mkv", "video/x-matroska"},
+      {".webm", "video/webm"},
+      {".mp3", "audio/mpeg"},
+      {".wav", "audio/wav"},
+      {".ipynb", "application/x-ipynb+json"},
+  };
+  std::string ext = p.extension().string();
+  for (char& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (const auto& [e, t] : types)
+    if (ext == e) return t;
+  return "application/octet-stream";
+}
+
+// attachment; filename="ascii"; filename*=UTF-8''percent-encoded (RFC 6266).
+std::string content_disposition(const std::string& name) {
+  std::string ascii, encoded;
+  static const char* hex = "0123456789ABCDEF";
+  for (unsigned char c : name) {
+    ascii += (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') ? static_cast<char>(c) : '_';
+    if (std::isalnum(c) || std::strchr("-._~", c)) {
+      encoded += static_cast<char>(c);
+    } else {
+      encoded += '%';
+      encoded += hex[c >> 4];
+      encoded += hex[c & 15];
+    }
+  }
+  return "attachment; filename=\"" + ascii + "\"; filename*=UTF-8''" + encoded;
+}
+
+// A byte range of a file, read on the I/O thread piece by piece (page cache reads are short).
+class FileStream : public http::BodyStream {
+ public:
+  FileStream(int fd, std::uint64_t offset, std::uint64_t length)
+      : fd_(fd), offset_(offset), left_(length) {}
+  ~FileStream() override { ::close(fd_); }
+  void next(std::function<void(std::optional<std::string>)> deliver) override {
+    if (left_ == 0) return deliver(std::nullopt);
+    std::string piece(static_cast<std::size_t>(std::min<std::uint64_t>(left_, kPiece)), '\0');
+    ssize_t n = ::pread(fd_, piece.data(), piece.size(), static_cast<off_t>(offset_));
+    if (n <= 0) return deliver(std::nullopt);  // shrank: the server cuts the connection
+    piece.resize(static_cast<std::size_t>(n));
+    offset_ += static_cast<std::uint64_t>(n);
+    left_ -= static_cast<std::uint64_t>(n);
+    deliver(std::move(piece));
+  }
+
+ private:
+  int fd_;
+  std::uint64_t offset_, left_;
+};
+
+class TarBody : public http::BodyStream {
+ public:
+  explicit TarBody(const fs::path& dir) : tar_(dir) {}
+  void next(std::function<void(std::optional<std::string>)> deliver) override {
+    deliver(tar_.next(kPiece));
+  }
+
+ private:
+  files::TarStream tar_;
+};
+
+struct Range {
+  std::uint64_t first, last;  // inclusive
+};
+
+// One "bytes=" range. nullopt: no usable Range header (serve it all). Throws 416.
+std::optional<Range> parse_range(const std::string& header, std::uint64_t size) {
+  if (!header.starts_with("bytes=") || header.find(',') != std::string::npos) return std::nullopt;
+  std::string_view spec = std::string_view(header).substr(6);
+  auto dash = spec.find('-');
+  if (dash == std::string_view::npos) return std::nullopt;
+  auto num = [](std::string_view s, std::uint64_t& v) {
+    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    return ec == std::errc() && p == s.data() + s.size() && !s.empty();
+  };
+  std::uint64_t a = 0, b = 0;
+  std::string_view left = spec.substr(0, dash), right = spec.substr(dash + 1);
+  Range r{};
+  if (left.empty()) {  // the last N bytes
+    if (!num(right, b)) return std::nullopt;
+    if (b == 0 || size == 0) throw ApiError(416, "range not satisfiable");
+    r = {size - std::min(b, size), size - 1};
+  } else {
+    if (!num(left, a) || (!right.empty() && !num(right, b))) return std::nullopt;
+    if (!right.empty() && b < a) return std::nullopt;
+    if (a >= size) throw ApiError(416, "range not satisfiable");
+    r = {a, right.empty() ? size - 1 : std::min(b, size - 1)};
+  }
+  return r;
+}
+
+ApiResponse download(const FilesApiDeps& d, const ApiRequest& req, const std::string& user_path) {
+  fs::path p = d.policy->resolve(user_path);
+  files::FileInfo info = files::stat_path(p);
+  if (info.is_dir) {
+    if (req.query_or("archive") != "tar")
+      throw ApiError(400, "is a directory", "add ?archive=tar to download it as a tar archive");
+    ApiResponse resp;
+    resp.content_type = "application/x-tar";
+    resp.headers.emplace_back("Content-Disposition",
+                              content_disposition(p.filename().string() + ".tar"));
+    resp.stream = std::make_shared<TarBody>(p);
+    return resp;
+  }
+  std::int64_t mtime_s = info.mtime_ns / 1000000000;
+  std::string etag = fmt::format("\"{:x}-{:x}\"", info.size, info.mtime_ns);
+  std::string last_modified = http_date(mtime_s);
+  ApiResponse resp;
+  resp.headers = {{"ETag", etag}, {"Last-Modified", last_modified}, {"Accept-Ranges", "bytes"}};
+  auto inm = req.headers.find("if-none-match");
+  bool not_modified = false;
+  if (inm != req.headers.end()) {
+    not_modified = inm->second == "*" || inm->second.find(etag) != std::string::npos;
+  } else if (auto ims = req.headers.find("if-modified-since"); ims != req.headers.end()) {
+    auto since = parse_http_date(ims->second);
+    not_modified = since && mtime_s <= *since;
+  }
+  if (not_modified) {
+    resp.status = 304;
+    resp.body = "";
+    return resp;
+  }
+  std::uint64_t offset = 0, length = info.size;
+  if (auto rh = req.headers.find("range"); rh != req.headers.end()) {
+    try {
+      if (auto r = parse_range(rh->second, info.size)) {
+        offset = r->first;
+        length = r->last - r->first + 1;
+        resp.status = 206;
+        resp.headers.emplace_back("Content-Range",
+                                  fmt::format("bytes {}-{}/{}", r->first, r->last, info.size));
+      }
+    } catch (const ApiError& e) {
+      ApiResponse bad = error_response(e);
+      bad.headers.emplace_back("Content-Range", fmt::format("bytes */{}", info.size));
+      return bad;
+    }
+  }
+  int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw files::Error(files::Code::forbidden, "cannot open " + user_path);
+  resp.content_type = content_type_for(p);
+  resp.headers.emplace_back("Content-Disposition", content_disposition(p.filename().string()));
+  resp.stream = std::make_shared<FileStream>(fd, offset, length);
+  resp.stream_length = length;
+  return resp;
+}
+
+json stored_json(const files::AtomicWriter& w, std::uint64_t size) {
+  return {{"filename", w.final_path().filename().string()},
+          {"path", w.final_path().string()},
+          {"size", size},
+          {"success", true}};
+}
+
+// POST /upload: multipart/form-data with `file` parts (any number) and optional `path` and
+// `overwrite` fields, which must come before the files they apply to (curl -F keeps order).
+// ?path= and ?overwrite= work too.
+class UploadSink : public http::BodySink {
+ public:
+  UploadSink(const FilesApiDeps& d, const ApiRequest& req, std::string boundary)
+      : deps_(d),
+        dest_(req.query_or("path")),
+        overwrite_(bool_value(req.query_or("overwrite"), true)),
+        parser_(std::move(boundary),
+                {[this](const files::PartHeaders& h) { begin(h); },
+                 [this](const char* p, std::size_t n) { data(p, n); }, [this] { end(); }}) {
+    resolve_dest();  // refuse a forbidden destination before the body
+  }
+
+  void write(const char* data, std::size_t size) override {
+    try {
+      parser_.feed(data, size);
+    } catch (const files::MultipartError& e) {
+      throw ApiError(400, "malformed multipart body", e.what());
+    } catch (const files::Error& e) {
+      throw to_api_error(e);
+    }
+  }
+
+  ApiResponse finish() override {
+    if (!parser_.done()) throw ApiError(400, "malformed multipart body", "it ends early");
+    if (stored_.empty()) throw ApiError(400, "no file", "send the file in a part named 'file'");
+    json body = stored_.front();
+    body["files"] = stored_;
+    body["count"] = stored_.size();
+    return ApiResponse::ok(std::move(body));
+  }
+
+  void abort() override {
+    if (writer_) writer_->abort();
+  }
+
+ private:
+  void resolve_dest() {
+    dest_dir_ = deps_.policy->resolve(dest_, false);
+    std::error_code ec;
+    if (!fs::exists(dest_dir_, ec)) {
+      fs::create_directories(dest_dir_, ec);
+      if (ec) throw ApiError(500, "cannot create " + dest_dir_.string(), ec.message());
+    } else if (!fs::is_directory(dest_dir_, ec)) {
+      throw ApiError(409, "conflict", dest_ + " is not a directory");
+    }
+  }
+
+  void begin(const files::PartHeaders& h) {
+    field_ = h.name;
+    value_.clear();
+    if (!h.filename) return;
+    if (h.name != "file") throw ApiError(400, "unexpected file part '" + h.name + "'");
+    if (!files::valid_file_name(*h.filename))
+      throw ApiError(400, "invalid file name",
+                     "a name must not be empty, '.', '..', or hold '/' or NUL");
+    fs::path target = deps_.policy->resolve((dest_dir_ / *h.filename).string(), false);
+    if (target.parent_path() != dest_dir_)
+      throw ApiError(403, "forbidden", "name leaves the destination");
+    writer_ = std::make_unique<files::AtomicWriter>(target, deps_.temp_dir, overwrite_);
+  }
+
+  void data(const char* p, std::size_t n) {
+    if (writer_) return writer_->write(p, n);
+    if (value_.size() + n > 64 * 1024) throw ApiError(400, "form field too large", field_);
+    value_.append(p, n);
+  }
+
+  void end() {
+    if (writer_) {
+      std::uint64_t size = writer_->commit();
+      stored_.push_back(stored_json(*writer_, size));
+      writer_.reset();
+      return;
+    }
+    if (field_ == "path") {
+      if (!stored_.empty())
+        throw ApiError(400, "the 'path' field must come before the files it applies to");
+      dest_ = value_;
+      resolve_dest();
+    } else if (field_ == "overwrite") {
+      overwrite_ = bool_value(value_, true);
+    }
+  }
+
+  const FilesApiDeps& deps_;
+  std::string dest_;
+  fs::path dest_dir_;
+  bool overwrite_;
+  files::MultipartParser parser_;
+  std::unique_ptr<files::AtomicWriter> writer_;
+  std::string field_, value_;
+  json stored_ = json::array();
+};
+
+// PUT /files/{path}: the raw body is the file.
+class PutSink : public http::BodySink {
+ public:
+  PutSink(const FilesApiDeps& d, const ApiRequest& req) {
+    fs::path target = d.policy->resolve(req.params.at("path"), false);
+    bool overwrite = bool_value(req.query_or("overwrite"), true);
+    std::error_code ec;
+    if (fs::is_directory(target, ec)) throw ApiError(409, "conflict", "a directory has that name");
+    if (!overwrite && fs::exists(target, ec))
+      throw ApiError(409, "conflict", target.filename().string() + " already exists");
+    fs::create_directories(target.parent_path(), ec);
+    writer_ = std::make_unique<files::AtomicWriter>(target, d.temp_dir, overwrite);
+  }
+  void write(const char* data, std::size_t size) override {
+    try {
+      writer_->write(data, size);
+    } catch (const files::Error& e) {
+      throw to_api_error(e);
+    }
+  }
+  ApiResponse finish() override {
+    try {
+      std::uint64_t size = writer_->commit();
+      return ApiResponse::ok(stored_json(*writer_, size));
+    } catch (const files::Error& e) {
+      throw to_api_error(e);
+    }
+  }
+  void abort() override { writer_->abort(); }
+
+ private:
+  std::unique_ptr<files::AtomicWriter> writer_;
+};
+
+template <class F>
+auto files_errors(F f) {
+  try {
+    return f();
+  } catch (const files::Error& e) {
+    throw to_api_error(e);
+  }
+}
+
+}  // namespace
+
+void add_files_routes(http::Router& router, FilesApiDeps deps) {
+  auto d = std::make_shared<FilesApiDeps>(std::move(deps));
+
+  router.add({"GET", "/files", [d](ApiRequest& req, Responder respond) {
+                std::string path = req.query_or("path");
+                off_thread(*d, std::move(respond), [d, path] {
+                  fs::path dir = d->policy->resolve(path);
+                  json items = json::array();
+                  for (const auto& e : files::list_dir(dir))
+                    items.push_back({{"name", e.name},
+                                     {"type", e.type},
+                                     {"size", e.size},
+                                     {"modified", iso_time(e.mtime_s)}});
+                  return ApiResponse::ok({{"path", dir.string()}, {"items", std::move(items)}});
+                });
+              }});
+
+  router.add({"DELETE", "/files", [d](ApiRequest& req, Responder respond) {
+                std::string path = req.query_or("path");
+                if (path.empty()) throw ApiError(400, "missing query parameter 'path'");
+                bool recursive = bool_value(req.query_or("recursive"), false);
+                off_thread(*d, std::move(respond), [d, path, recursive] {
+                  fs::path p = d->policy->resolve(path);
+                  if (p == d->policy->workspace() || p == p.root_path())
+                    throw ApiError(403, "forbidden", "refusing to delete " + p.string());
+                  files::remove_path(p, recursive);
+                  return ApiResponse::ok({{"success", true}, {"deleted", p.string()}});
+                });
+              }});
+
+  router.add({"POST", "/files/mkdir",
+              [d](ApiRequest& req, Responder respond) {
+                std::string path = http::require_string(req.json, "path");
+                bool parents = http::optional_bool(req.json, "parents").value_or(true);
+                off_thread(*d, std::move(respond), [d, path, parents] {
+                  fs::path p = d->policy->resolve(path, false);
+                  files::make_dir(p, parents);
+                  return ApiResponse{201, {{"success", true}, {"path", p.string()}}};
+                });
+              },
+              http::BodyKind::json});
+
+  router.add({"POST", "/files/move",
+              [d](ApiRequest& req, Responder respond) {
+                std::string from = http::require_string(req.json, "from");
+                std::string to = http::require_string(req.json, "to");
+                bool overwrite = http::optional_bool(req.json, "overwrite").value_or(false);
+                off_thread(*d, std::move(respond), [d, from, to, overwrite] {
+                  fs::path src = d->policy->resolve(from);
+                  fs::path dst = d->policy->resolve(to, false);
+                  files::move_path(src, dst, overwrite);
+                  return ApiResponse::ok(
+                      {{"success", true}, {"from", src.string()}, {"to", dst.string()}});
+                });
+              },
+              http::BodyKind::json});
+
+  http::Route upload{"POST", "/upload", nullptr, http::BodyKind::stream};
+  upload.open_sink = [d](ApiRequest& req) -> std::unique_ptr<http::BodySink> {
+    auto boundary = files::multipart_boundary(req.headers["content-type"]);
+    if (!boundary)
+      throw ApiError(400, "expected multipart/form-data",
+                     "send the file as a form part named 'file' (or PUT /files/{path})");
+    return files_errors([&] { return std::make_unique<UploadSink>(*d, req, *boundary); });
+  };
+  router.add(std::move(upload));
+
+  http::Route put{"PUT", "/files/{path*}", nullptr, http::BodyKind::stream};
+  put.open_sink = [d](ApiRequest& req) -> std::unique_ptr<http::BodySink> {
+    return files_errors([&] { return std::make_unique<PutSink>(*d, req); });
+  };
+  router.add(std::move(put));
+
+  router.add({"GET", "/download/{filepath*}", [d](ApiRequest& req, Responder respond) {
+                std::string path = req.params.at("filepath");
+                off_thread(*d, std::move(respond),
+                           [d, &req, path] { return download(*d, req, path); });
+              }});
+  router.add({"GET", "/download", [d](ApiRequest& req, Responder respond) {
+                std::string path = req.query_or("path");
+                if (path.empty()) throw ApiError(400, "missing query parameter 'path'");
+                off_thread(*d, std::move(respond),
+                           [d, &req, path] { return download(*d, req, path); });
+              }});
+}
+
+}  // namespace moccha::api

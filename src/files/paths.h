@@ -1,0 +1,42 @@
+// Where the file endpoints may reach: relative paths live under the workspace, absolute ones
+// must fall inside one of the configured roots, after symlinks and ".." are resolved.
+#pragma once
+
+#include <filesystem>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace moccha::files {
+
+enum class Code { invalid, forbidden, not_found, exists, io };
+
+// What went wrong, for the API to map to a status (400, 403, 404, 409, 500).
+class Error : public std::runtime_error {
+ public:
+  Error(Code code, std::string message) : std::runtime_error(std::move(message)), code(code) {}
+  Code code;
+};
+
+class PathPolicy {
+ public:
+  // `roots` and `workspace` are canonicalised once here; missing roots are kept as given.
+  PathPolicy(std::string workspace, const std::vector<std::string>& roots);
+
+  // The real path `user_path` names (symlinks resolved). When `must_exist` is false, the last
+  // component may be missing (a file to create); its parent must then exist unless
+  // `create_parents`. Throws Error: forbidden outside the roots, not_found, invalid.
+  std::filesystem::path resolve(const std::string& user_path, bool must_exist = true) const;
+
+  const std::filesystem::path& workspace() const { return workspace_; }
+
+ private:
+  bool inside_roots(const std::filesystem::path& p) const;
+  std::filesystem::path workspace_;
+  std::vector<std::filesystem::path> roots_;
+};
+
+// A file name as uploaded: kept exactly, but refused when it holds '/', NUL, or is "." / "..".
+bool valid_file_name(const std::string& name);
+
+}  // namespace moccha::files
