@@ -6,6 +6,7 @@
 
 #include "app/app.h"
 #include "cli/commands.h"
+#include "cli/transfer.h"
 #include "core/config.h"
 #include "store/files.h"
 
@@ -104,6 +105,17 @@ int main(int argc, char** argv) {
   history->add_option("--limit", limit, "How many entries (newest first)");
   history->add_flag("--json", as_json, "Print the raw JSON reply");
 
+  std::string remote, local;
+  auto* ls = app.add_subcommand("ls", "List a directory on the agent's machine");
+  ls->add_option("path", remote, "Directory (default: the workspace)");
+  ls->add_flag("--json", as_json, "Print the raw JSON reply");
+  auto* upload = app.add_subcommand("upload", "Upload a file");
+  upload->add_option("local", local, "Local file")->required();
+  upload->add_option("remote_dir", remote, "Destination directory (default: the workspace)");
+  auto* download = app.add_subcommand("download", "Download a file (resumes a partial one)");
+  download->add_option("remote", remote, "Remote file")->required();
+  download->add_option("local", local, "Local file (default: the remote name)");
+
   CLI11_PARSE(app, argc, argv);
 
   try {
@@ -143,6 +155,9 @@ int main(int argc, char** argv) {
     if (install->parsed()) return moccha::cli::install(client, package);
     if (vars->parsed()) return moccha::cli::vars(client, as_json);
     if (history->parsed()) return moccha::cli::history(client, limit, as_json);
+    if (ls->parsed()) return moccha::cli::ls(client, remote, as_json);
+    if (upload->parsed()) return moccha::cli::upload(client, local, remote);
+    if (download->parsed()) return moccha::cli::download(client, remote, local);
   } catch (const moccha::ConfigError& e) {
     std::cerr << "moccha: " << e.what() << "\n";
     return 2;

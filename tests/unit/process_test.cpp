@@ -1,9 +1,8 @@
 #include "system/process.h"
 
 #include <fcntl.h>
-#include <unistd.h>
-
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 namespace moccha::sys {
 namespace {
