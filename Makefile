@@ -40,6 +40,7 @@ bench: build
 	@scripts/bootstrap bench
 	bench/http $(BUILD)/moccha
 	bench/exec $(BUILD)/moccha
+	bench/files $(BUILD)/moccha
 
 format:
 	clang-format -i $$(git ls-files '*.cpp' '*.h')

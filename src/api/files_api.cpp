@@ -129,28 +129,6 @@ std::string content_disposition(const std::string& name) {
   return "attachment; filename=\"" + ascii + "\"; filename*=UTF-8''" + encoded;
 }
 
-// A byte range of a file, read on the I/O thread piece by piece (page cache reads are short).
-class FileStream : public http::BodyStream {
- public:
-  FileStream(int fd, std::uint64_t offset, std::uint64_t length)
-      : fd_(fd), offset_(offset), left_(length) {}
-  ~FileStream() override { ::close(fd_); }
-  void next(std::function<void(std::optional<std::string>)> deliver) override {
-    if (left_ == 0) return deliver(std::nullopt);
-    std::string piece(static_cast<std::size_t>(std::min<std::uint64_t>(left_, kPiece)), '\0');
-    ssize_t n = ::pread(fd_, piece.data(), piece.size(), static_cast<off_t>(offset_));
-    if (n <= 0) return deliver(std::nullopt);  // shrank: the server cuts the connection
-    piece.resize(static_cast<std::size_t>(n));
-    offset_ += static_cast<std::uint64_t>(n);
-    left_ -= static_cast<std::uint64_t>(n);
-    deliver(std::move(piece));
-  }
-
- private:
-  int fd_;
-  std::uint64_t offset_, left_;
-};
-
 class TarBody : public http::BodyStream {
  public:
   explicit TarBody(const fs::path& dir) : tar_(dir) {}
@@ -243,8 +221,7 @@ ApiResponse download(const FilesApiDeps& d, const ApiRequest& req, const std::st
   if (fd < 0) throw files::Error(files::Code::forbidden, "cannot open " + user_path);
   resp.content_type = content_type_for(p);
   resp.headers.emplace_back("Content-Disposition", content_disposition(p.filename().string()));
-  resp.stream = std::make_shared<FileStream>(fd, offset, length);
-  resp.stream_length = length;
+  resp.file = std::make_shared<http::FileRange>(fd, offset, length);
   return resp;
 }
 

@@ -1,5 +1,7 @@
 #include "http/request.h"
 
+#include <unistd.h>
+
 #include <exception>
 
 namespace moccha::http {
@@ -15,6 +17,10 @@ ApiResponse ApiResponse::error(int status, std::string error, std::string messag
   nlohmann::json envelope = {{"success", false}, {"error", std::move(error)}};
   if (!message.empty()) envelope["message"] = std::move(message);
   return ApiResponse{status, std::move(envelope)};
+}
+
+FileRange::~FileRange() {
+  if (fd >= 0) ::close(fd);
 }
 
 struct Responder::State {

@@ -42,6 +42,18 @@ class BodyStream {
   virtual void next(std::function<void(std::optional<std::string>)> deliver) = 0;
 };
 
+// A byte range of an open file, sent with sendfile(2): no copy through user space. Owns `fd`.
+struct FileRange {
+  int fd = -1;
+  std::uint64_t offset = 0;
+  std::uint64_t length = 0;
+  FileRange(int fd, std::uint64_t offset, std::uint64_t length)
+      : fd(fd), offset(offset), length(length) {}
+  ~FileRange();
+  FileRange(const FileRange&) = delete;
+  FileRange& operator=(const FileRange&) = delete;
+};
+
 struct ApiResponse {
   int status = 200;
   nlohmann::json json;  // serialised as the body unless `body` is set
@@ -50,6 +62,7 @@ struct ApiResponse {
   std::vector<std::pair<std::string, std::string>> headers;
   std::shared_ptr<BodyStream> stream;          // when set, the body comes from here
   std::optional<std::uint64_t> stream_length;  // known length: Content-Length, not chunked
+  std::shared_ptr<FileRange> file;             // when set, the body is this file range
 
   static ApiResponse ok(nlohmann::json body) { return ApiResponse{200, std::move(body)}; }
   // The error envelope of the API conventions: {"success": false, "error", "message"?}.

@@ -1,5 +1,7 @@
 #include "http/server.h"
 
+#include <sys/sendfile.h>
+
 #include <atomic>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -100,6 +102,8 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
   awaitable<void> refuse(tcp::socket socket);
   awaitable<ApiResponse> invoke(const Route& route, ApiRequest& req);
   awaitable<std::optional<std::string>> next_piece(BodyStream& body);
+  awaitable<boost::system::error_code> send_file(beast::tcp_stream& stream, FileRange& file,
+                                                 std::size_t& sent);
   std::optional<ApiResponse> admit(const bhttp::request_header<>& h, const Router::Match& m,
                                    const std::string& client, ApiRequest& req,
                                    std::optional<RateLimiter::Decision>& rate);
@@ -245,6 +249,44 @@ awaitable<std::optional<std::string>> Server::Impl::next_piece(BodyStream& body)
   co_return piece;
 }
 
+awaitable<boost::system::error_code> Server::Impl::send_file(beast::tcp_stream& stream,
+                                                             FileRange& file, std::size_t& sent) {
+  auto& sock = stream.socket();
+  boost::system::error_code ec;
+  sock.non_blocking(true, ec);
+  if (ec) co_return ec;
+  off_t offset = static_cast<off_t>(file.offset);
+  std::uint64_t left = file.length;
+  asio::steady_timer deadline(ioc);
+  while (left > 0) {
+    ssize_t n = ::sendfile(sock.native_handle(), file.fd, &offset,
+                           static_cast<std::size_t>(std::min<std::uint64_t>(left, 16u << 20)));
+    if (n > 0) {
+      left -= static_cast<std::uint64_t>(n);
+      sent += static_cast<std::size_t>(n);
+      continue;
+    }
+    if (n == 0) co_return asio::error::eof;  // the file shrank under us
+    if (errno == EINTR) continue;
+    if (errno != EAGAIN)
+      co_return boost::system::error_code(errno, boost::system::system_category());
+    // Wait until the socket drains, but not forever: a stalled client is cut.
+    deadline.expires_after(std::chrono::seconds(opt.limits.request_timeout_s));
+    bool expired = false;
+    deadline.async_wait([&](boost::system::error_code e) {
+      if (!e) {
+        expired = true;
+        sock.cancel();
+      }
+    });
+    auto [wec] = co_await sock.async_wait(tcp::socket::wait_write, use_tuple);
+    deadline.cancel();
+    if (expired) co_return beast::error::timeout;
+    if (wec) co_return wec;
+  }
+  co_return boost::system::error_code{};
+}
+
 awaitable<void> Server::Impl::session(tcp::socket socket) {
   auto self = shared_from_this();
   beast::tcp_stream stream(std::move(socket));
@@ -347,34 +389,65 @@ awaitable<void> Server::Impl::session(tcp::socket socket) {
             if (wec) break;
           }
           // Streamed to the sink as it arrives: never held in memory.
-          bhttp::request_parser<bhttp::buffer_body> body(std::move(header));
-          body.body_limit(limit);
           std::vector<char> chunk(1u << 20);
           bool failed = false;
-          while (!body.is_done()) {
-            body.get().body().data = chunk.data();
-            body.get().body().size = chunk.size();
-            // The deadline is per chunk: a slow but moving upload lives, a stalled one is cut.
-            stream.expires_after(std::chrono::seconds(lim.request_timeout_s));
-            auto [bec, bn] = co_await bhttp::async_read(stream, buffer, body, use_tuple);
-            if (bec == bhttp::error::need_buffer) bec = {};
-            std::size_t got = chunk.size() - body.get().body().size;
-            if (!bec && got > 0) {
-              try {
-                sink->write(chunk.data(), got);
-              } catch (const ApiError& e) {
-                early = ApiResponse::error(e.status, e.what(), e.message);
+          auto deliver = [&](const char* data, std::size_t n) {
+            try {
+              sink->write(data, n);
+            } catch (const ApiError& e) {
+              early = ApiResponse::error(e.status, e.what(), e.message);
+            }
+          };
+          if (auto length = header.content_length()) {
+            // A known length: read straight into our buffer, a megabyte a read, past Beast's
+            // parser (which copies and reads 64 KiB at a time).
+            std::uint64_t left = *length;
+            std::size_t buffered =
+                static_cast<std::size_t>(std::min<std::uint64_t>(left, buffer.size()));
+            if (buffered) {
+              deliver(static_cast<const char*>(buffer.data().data()), buffered);
+              buffer.consume(buffered);
+              left -= buffered;
+            }
+            while (left > 0 && !early) {
+              // The deadline is per read: a slow but moving upload lives, a stalled one is cut.
+              stream.expires_after(std::chrono::seconds(lim.request_timeout_s));
+              std::size_t want =
+                  static_cast<std::size_t>(std::min<std::uint64_t>(left, chunk.size()));
+              auto [rec2, n] =
+                  co_await stream.async_read_some(asio::buffer(chunk.data(), want), use_tuple);
+              if (rec2) {
+                failed = true;
+                break;
+              }
+              left -= n;
+              deliver(chunk.data(), n);
+            }
+            failed = failed || early.has_value();
+          } else {
+            bhttp::request_parser<bhttp::buffer_body> body(std::move(header));
+            body.body_limit(limit);
+            // Beast reads at most what the buffer has room for: make room, give it back after.
+            buffer.reserve(64u << 10);
+            while (!body.is_done()) {
+              body.get().body().data = chunk.data();
+              body.get().body().size = chunk.size();
+              stream.expires_after(std::chrono::seconds(lim.request_timeout_s));
+              auto [bec, bn] = co_await bhttp::async_read(stream, buffer, body, use_tuple);
+              if (bec == bhttp::error::need_buffer) bec = {};
+              std::size_t got = chunk.size() - body.get().body().size;
+              if (!bec && got > 0) deliver(chunk.data(), got);
+              if (bec == bhttp::error::body_limit) {
+                early = ApiResponse::error(413, "request body too large",
+                                           fmt::format("limit {} bytes", limit));
+              }
+              if (bec || early) {
+                failed = true;
+                break;
               }
             }
-            if (bec == bhttp::error::body_limit) {
-              early = ApiResponse::error(413, "request body too large",
-                                         fmt::format("limit {} bytes", limit));
-            }
-            if (bec || early) {
-              failed = true;
-              break;
-            }
           }
+          buffer.shrink_to_fit();
           if (failed) {
             sink->abort();
             sink.reset();
@@ -450,7 +523,16 @@ awaitable<void> Server::Impl::session(tcp::socket socket) {
     std::size_t bytes = res.body().size();
     stream.expires_after(std::chrono::seconds(lim.request_timeout_s));
     boost::system::error_code wec;
-    if (resp.stream && !req.head_only) {
+    if (resp.file && !req.head_only) {
+      bhttp::response<bhttp::empty_body> head{res.base()};
+      head.content_length(resp.file->length);
+      bhttp::response_serializer<bhttp::empty_body> sr{head};
+      auto [e, n] = co_await bhttp::async_write_header(stream, sr, use_tuple);
+      wec = e;
+      bytes = 0;
+      if (!wec) wec = co_await send_file(stream, *resp.file, bytes);
+      resp.file.reset();
+    } else if (resp.stream && !req.head_only) {
       bhttp::response<bhttp::empty_body> head{res.base()};
       bool chunked = !resp.stream_length;
       if (chunked) {
@@ -490,7 +572,9 @@ awaitable<void> Server::Impl::session(tcp::socket socket) {
       resp.stream.reset();
     } else if (req.head_only) {
       bhttp::response<bhttp::empty_body> head{res.base()};
-      head.content_length(resp.stream_length ? *resp.stream_length : bytes);
+      head.content_length(resp.file            ? resp.file->length
+                          : resp.stream_length ? *resp.stream_length
+                                               : bytes);
       auto [e, n] = co_await bhttp::async_write(stream, head, use_tuple);
       wec = e;
       bytes = 0;
