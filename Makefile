@@ -3,10 +3,12 @@
 #   make test   install what is missing, build, run every test (also under ASan+UBSan)
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 10
 JOBS       ?= $(shell nproc)
 CMAKE_FLAGS = -G Ninja -DMOCCHA_WERROR=ON
 
-.PHONY: all bootstrap build run test test-fast test-asan bench format clean
+.PHONY: all bootstrap build run test test-fast test-asan fuzz bench format clean
 
 all: build
 
@@ -34,7 +36,21 @@ test-asan: bootstrap $(ASAN_BUILD)/build.ninja
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	  ctest --test-dir $(ASAN_BUILD) --output-on-failure -j $(JOBS)
 
-test: test-fast test-asan
+# Each libFuzzer target runs FUZZ_SECONDS from its checked-in corpus (fuzz/corpus/NAME).
+fuzz: bootstrap
+	cmake -S . -B $(FUZZ_BUILD) -G Ninja -DMOCCHA_FUZZ=ON -DCMAKE_CXX_COMPILER=clang++-14 \
+	  -DCMAKE_BUILD_TYPE=RelWithDebInfo
+	cmake --build $(FUZZ_BUILD) -j $(JOBS)
+	@for t in multipart http_path config nvidia_smi; do \
+	  mkdir -p $(FUZZ_BUILD)/corpus/$$t && \
+	  echo "fuzz_$$t: $(FUZZ_SECONDS) s" && \
+	  if ! $(FUZZ_BUILD)/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) \
+	    $(FUZZ_BUILD)/corpus/$$t fuzz/corpus/$$t > $(FUZZ_BUILD)/fuzz_$$t.log 2>&1; then \
+	    tail -40 $(FUZZ_BUILD)/fuzz_$$t.log; exit 1; \
+	  fi; tail -1 $(FUZZ_BUILD)/fuzz_$$t.log; \
+	done
+
+test: test-fast test-asan fuzz
 
 bench: build
 	@scripts/bootstrap bench
@@ -46,4 +62,4 @@ format:
 	clang-format -i $$(git ls-files '*.cpp' '*.h')
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
