@@ -163,11 +163,23 @@ class Files(unittest.TestCase):
         os.makedirs(d)
         for i in range(100_000):
             open(os.path.join(d, f"f{i:06d}"), "w").close()
-        t0 = time.monotonic()
-        r = self.agent.get("/files?path=many")
-        elapsed = time.monotonic() - t0
-        self.assertEqual(len(r.json()["items"]), 100_000)
-        self.assertLess(elapsed, 5)  # loose: measured well under a second, see the note
+        # The scan runs off the I/O thread: /health answers while the listing is under way.
+        # (Its speed is measured, not asserted here: see the note.)
+        result, order = {}, []
+
+        def listing():
+            result["r"] = self.agent.get("/files?path=many")
+            order.append("listing")
+        t = threading.Thread(target=listing)
+        t.start()
+        time.sleep(0.02)
+        self.assertEqual(self.agent.get("/health").status, 200)
+        order.append("health")
+        t.join(timeout=120)
+        items = result["r"].json()["items"]
+        self.assertEqual(len(items), 100_000)
+        self.assertEqual(items[0]["name"], "f000000")
+        self.assertEqual(items[-1]["name"], "f099999")
 
     def test_delete_mkdir_move(self):
         r = self.agent.post("/files/mkdir", body={"path": "m/n/o"})
