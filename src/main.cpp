@@ -116,6 +116,25 @@ int main(int argc, char** argv) {
   download->add_option("remote", remote, "Remote file")->required();
   download->add_option("local", local, "Local file (default: the remote name)");
 
+  std::string service_name;
+  std::vector<std::string> pairs;
+  auto* services_status = app.add_subcommand("services-status", "Status of every service");
+  services_status->add_flag("--json", as_json, "Print the raw JSON reply");
+  std::vector<std::pair<CLI::App*, std::string>> actions;
+  for (const char* action : {"start", "stop", "restart"}) {
+    auto* sub =
+        app.add_subcommand(std::string("service-") + action, std::string("Service: ") + action);
+    sub->add_option("name", service_name, "Service name (deluge, jdownloader, mega)")->required();
+    actions.emplace_back(sub, action);
+  }
+  auto* config_cmd = app.add_subcommand("config", "Service configuration");
+  config_cmd->require_subcommand(1);
+  auto* config_get = config_cmd->add_subcommand("get", "Show a service's config (or all)");
+  config_get->add_option("name", service_name, "Service name");
+  auto* config_set = config_cmd->add_subcommand("set", "Change keys: config set NAME k=v ...");
+  config_set->add_option("name", service_name, "Service name")->required();
+  config_set->add_option("pairs", pairs, "key=value pairs")->required();
+
   CLI11_PARSE(app, argc, argv);
 
   try {
@@ -156,6 +175,11 @@ int main(int argc, char** argv) {
     if (vars->parsed()) return moccha::cli::vars(client, as_json);
     if (history->parsed()) return moccha::cli::history(client, limit, as_json);
     if (ls->parsed()) return moccha::cli::ls(client, remote, as_json);
+    if (services_status->parsed()) return moccha::cli::services_status(client, as_json);
+    for (auto& [sub, action] : actions)
+      if (sub->parsed()) return moccha::cli::service_action(client, service_name, action);
+    if (config_get->parsed()) return moccha::cli::config_get(client, service_name);
+    if (config_set->parsed()) return moccha::cli::config_set(client, service_name, pairs);
     if (upload->parsed()) return moccha::cli::upload(client, local, remote);
     if (download->parsed()) return moccha::cli::download(client, remote, local);
   } catch (const moccha::ConfigError& e) {

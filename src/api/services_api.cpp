@@ -1,16 +1,117 @@
 #include "api/services_api.h"
 
+#include <memory>
+
 #include "http/router.h"
-#include "services/catalog.h"
+#include "services/manager.h"
 
 namespace moccha::api {
+namespace {
 
-void add_services_routes(http::Router& router) {
-  router.add({"GET", "/services", http::sync([](const http::ApiRequest&) {
-                const auto& names = services::known_services();
-                return http::ApiResponse::ok(
-                    {{"success", true}, {"services", names}, {"count", names.size()}});
+using http::ApiError;
+using http::ApiRequest;
+using http::ApiResponse;
+using http::Responder;
+using nlohmann::json;
+using services::ServiceError;
+
+int status_of(ServiceError::Kind k) {
+  switch (k) {
+    case ServiceError::Kind::invalid:
+      return 400;
+    case ServiceError::Kind::not_found:
+      return 404;
+    case ServiceError::Kind::conflict:
+      return 409;
+    case ServiceError::Kind::not_implemented:
+      return 501;
+    case ServiceError::Kind::unavailable:
+      return 503;
+    case ServiceError::Kind::failed:
+      break;
+  }
+  return 500;
+}
+
+}  // namespace
+
+void add_services_routes(http::Router& router, services::ServiceManager* m,
+                         std::function<void(std::function<void()>)> blocking) {
+  // Every service call may block (children, RPC): run it on the pool, map its errors.
+  auto run = [blocking](Responder respond, std::function<ApiResponse()> f) {
+    auto r = std::make_shared<Responder>(std::move(respond));
+    blocking([r, f = std::move(f)] {
+      try {
+        (*r)(f());
+      } catch (const ServiceError& e) {
+        (*r)(ApiResponse::error(status_of(e.kind), e.what()));
+      } catch (const ApiError& e) {
+        (*r)(ApiResponse::error(e.status, e.what(), e.message));
+      } catch (const std::exception& e) {
+        (*r)(ApiResponse::error(500, "service error", e.what()));
+      }
+    });
+  };
+  auto known = [m](const ApiRequest& req) {
+    std::string name = req.params.at("service_name");
+    if (!m->has(name)) throw ApiError(404, "unknown service", "no service named '" + name + "'");
+    return name;
+  };
+
+  router.add(
+      {"GET", "/services", http::sync([m](const ApiRequest&) {
+         auto names = m->names();
+         return ApiResponse::ok({{"success", true}, {"services", names}, {"count", names.size()}});
+       })});
+  router.add({"GET", "/services/status", [m, run](ApiRequest&, Responder respond) {
+                run(std::move(respond), [m] {
+                  return ApiResponse::ok({{"success", true}, {"services", m->status_all()}});
+                });
+              }});
+  router.add({"GET", "/services/{service_name}/status",
+              [m, run, known](ApiRequest& req, Responder respond) {
+                std::string name = known(req);
+                run(std::move(respond), [m, name] { return ApiResponse::ok(m->status(name)); });
+              }});
+  for (const char* action : {"start", "stop", "restart"}) {
+    std::string verb = action;
+    router.add({"POST", "/services/{service_name}/" + verb,
+                [m, run, known, verb](ApiRequest& req, Responder respond) {
+                  std::string name = known(req);
+                  run(std::move(respond), [m, name, verb] {
+                    json out = verb == "start"  ? m->start(name)
+                               : verb == "stop" ? m->stop(name)
+                                                : m->restart(name);
+                    out["success"] = true;
+                    return ApiResponse::ok(std::move(out));
+                  });
+                }});
+  }
+  router.add({"GET", "/services/config", http::sync([m](const ApiRequest&) {
+                return ApiResponse::ok({{"success", true}, {"config", m->config_all()}});
               })});
+  router.add(
+      {"GET", "/services/config/{service_name}", http::sync([m, known](const ApiRequest& req) {
+         std::string name = known(req);
+         return ApiResponse::ok(
+             {{"success", true}, {"service", name}, {"config", m->config(name)}});
+       })});
+  router.add({"POST", "/services/config",
+              [m, run](ApiRequest& req, Responder respond) {
+                std::string name = http::require_string(req.json, "service_name");
+                const json& changes = http::require_field(req.json, "config");
+                if (!m->has(name))
+                  throw ApiError(404, "unknown service", "no service named '" + name + "'");
+                json copy = changes;
+                run(std::move(respond), [m, name, copy] {
+                  auto restart = m->update(name, copy);
+                  json out = {{"success", true},
+                              {"message", "Configuration updated for " + name},
+                              {"restart_required", restart}};
+                  return ApiResponse::ok(std::move(out));
+                });
+              },
+              http::BodyKind::json});
 }
 
 }  // namespace moccha::api

@@ -72,14 +72,6 @@ void add_pending_routes(http::Router& router) {
     const char* capability;
   };
   static const Pending pending[] = {
-      {"GET", "/services/status", "service management"},
-      {"GET", "/services/{service_name}/status", "service management"},
-      {"POST", "/services/{service_name}/start", "service management"},
-      {"POST", "/services/{service_name}/stop", "service management"},
-      {"POST", "/services/{service_name}/restart", "service management"},
-      {"GET", "/services/config", "service management"},
-      {"GET", "/services/config/{service_name}", "service management"},
-      {"POST", "/services/config", "service management"},
       {"GET", "/services/deluge/torrents", "torrents"},
       {"POST", "/services/deluge/torrents", "torrents"},
       {"GET", "/services/deluge/torrents/{torrent_id}", "torrents"},

@@ -20,6 +20,8 @@
 #include "files/paths.h"
 #include "http/router.h"
 #include "http/server.h"
+#include "services/deluge/deluge_service.h"
+#include "services/manager.h"
 #include "store/database.h"
 #include "store/files.h"
 #include "system/monitor.h"
@@ -114,7 +116,14 @@ int serve(Config config) {
       router, {&engine, db.get(), blocking, config.workspace, config.python,
                config.shell.default_timeout_s, config.shell.max_timeout_s,
                config.exec.output_limit_bytes, config.pip.index_url, config.pip.timeout_s});
-  api::add_services_routes(router);
+  std::vector<std::unique_ptr<services::Service>> service_list;
+  service_list.push_back(std::make_unique<deluge::DelugeService>(config.data_dir));
+  service_list.push_back(std::make_unique<services::PendingService>(
+      "jdownloader", nlohmann::json{{"enabled", false}, {"autostart", true}}));
+  service_list.push_back(std::make_unique<services::PendingService>(
+      "mega", nlohmann::json{{"enabled", false}, {"autostart", true}}));
+  services::ServiceManager service_manager(config.data_dir, std::move(service_list));
+  api::add_services_routes(router, &service_manager, blocking);
   api::add_files_routes(router, {&path_policy, upload_temp, blocking});
   api::add_pending_routes(router);
 
@@ -138,6 +147,11 @@ int serve(Config config) {
     server.shutdown([&] { ioc.stop(); });
   });
   server.start();
+  // Services that ran when the agent last stopped come back, off the I/O thread.
+  blocking([&service_manager] {
+    service_manager.autostart();
+    service_manager.start_supervisor();
+  });
 
   std::string url = "http://" + config.host + ":" + std::to_string(port);
   std::cout << "moccha listening on " << url << std::endl;
@@ -152,6 +166,7 @@ int serve(Config config) {
 
   ioc.run();
   blocking_pool.join();
+  service_manager.shutdown();  // managed daemons are stopped cleanly
   log::info("stopped");
   return 0;
 }

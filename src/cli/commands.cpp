@@ -165,3 +165,62 @@ int history(const Client& client, int limit, bool as_json) {
 }
 
 }  // namespace moccha::cli
+
+namespace moccha::cli {
+
+int services_status(const Client& client, bool as_json) {
+  json r = client.call("GET", "/services/status");
+  if (as_json) {
+    print_json(r);
+    return 0;
+  }
+  for (const auto& [name, st] : r["services"].items()) {
+    bool running = st.value("running", false);
+    std::string line = fmt::format("{:<12} {}", name, running ? "running" : "stopped");
+    if (running) {
+      line += fmt::format("  {}:{}", st.value("host", ""), st.value("port", 0));
+      if (st.contains("pid") && st["pid"].is_number())
+        line += fmt::format("  pid {}", st["pid"].get<long long>());
+      line += st.value("connected", false) ? "  connected" : "  not connected";
+    }
+    if (st.value("restarts", 0) > 0) line += fmt::format("  restarts {}", st.value("restarts", 0));
+    if (st.contains("implemented") && !st.value("implemented", true)) line += "  (not built yet)";
+    fmt::print("{}\n", line);
+  }
+  return 0;
+}
+
+int service_action(const Client& client, const std::string& name, const std::string& action) {
+  json r = client.call("POST", "/services/" + name + "/" + action);
+  fmt::print("{}", r.value("message", ""));
+  if (r.contains("result") && r["result"].is_object() && r["result"]["pid"].is_number())
+    fmt::print(" (pid {})", r["result"]["pid"].get<long long>());
+  fmt::print("\n");
+  return 0;
+}
+
+int config_get(const Client& client, const std::string& name) {
+  json r = client.call("GET", name.empty() ? "/services/config" : "/services/config/" + name);
+  print_json(r["config"]);
+  return 0;
+}
+
+int config_set(const Client& client, const std::string& name,
+               const std::vector<std::string>& pairs) {
+  json changes = json::object();
+  for (const auto& kv : pairs) {
+    auto eq = kv.find('=');
+    if (eq == std::string::npos) throw ClientError("expected key=value, got '" + kv + "'");
+    std::string value = kv.substr(eq + 1);
+    json parsed = json::parse(value, nullptr, false);
+    changes[kv.substr(0, eq)] =
+        parsed.is_discarded() || parsed.is_object() || parsed.is_array() ? json(value) : parsed;
+  }
+  json r = client.call("POST", "/services/config", {{"service_name", name}, {"config", changes}});
+  fmt::print("{}\n", r.value("message", ""));
+  if (!r["restart_required"].empty())
+    fmt::print("restart {} for these to take effect: {}\n", name, r["restart_required"].dump());
+  return 0;
+}
+
+}  // namespace moccha::cli

@@ -4,6 +4,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "cli/client.h"
 
@@ -24,5 +25,17 @@ int shell(const Client& client, const std::string& command, std::optional<double
 int install(const Client& client, const std::string& package);
 int vars(const Client& client, bool as_json);
 int history(const Client& client, int limit, bool as_json);
+
+}  // namespace moccha::cli
+
+namespace moccha::cli {
+
+int services_status(const Client& client, bool as_json);
+// action: start | stop | restart
+int service_action(const Client& client, const std::string& name, const std::string& action);
+int config_get(const Client& client, const std::string& name);
+// pairs: "key=value"; values parse as JSON when they can (numbers, true/false), else strings.
+int config_set(const Client& client, const std::string& name,
+               const std::vector<std::string>& pairs);
 
 }  // namespace moccha::cli

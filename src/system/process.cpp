@@ -46,6 +46,66 @@ void append_capped(std::string& dst, const char* data, std::size_t n, std::size_
 
 }  // namespace
 
+namespace {
+
+std::string describe(int status) {
+  if (WIFEXITED(status)) return "exit code " + std::to_string(WEXITSTATUS(status));
+  if (WIFSIGNALED(status)) return "signal " + std::to_string(WTERMSIG(status));
+  return "unknown";
+}
+
+}  // namespace
+
+pid_t spawn_daemon(const std::vector<std::string>& args, const std::string& log_file,
+                   std::string& error) {
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&fa, 1, log_file.c_str(), O_WRONLY | O_APPEND | O_CREAT, 0644);
+  posix_spawn_file_actions_adddup2(&fa, 1, 2);
+  posix_spawn_file_actions_addclosefrom_np(&fa, 3);
+  ChildAttributes attr;
+  std::vector<char*> argv;
+  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  pid_t pid = -1;
+  int rc = ::posix_spawnp(&pid, argv[0], &fa, attr.get(), argv.data(), environ);
+  posix_spawn_file_actions_destroy(&fa);
+  if (rc != 0) {
+    error = args[0] + ": " + std::strerror(rc);
+    return -1;
+  }
+  return pid;
+}
+
+std::string reap_if_exited(pid_t pid) {
+  int status = 0;
+  pid_t r = ::waitpid(pid, &status, WNOHANG);
+  if (r == pid) return describe(status);
+  if (r < 0) return "gone";
+  return {};
+}
+
+std::string stop_daemon(pid_t pid, std::chrono::milliseconds grace) {
+  if (pid <= 0) return {};
+  ::kill(-pid, SIGTERM);
+  ::kill(pid, SIGTERM);
+  auto deadline = std::chrono::steady_clock::now() + grace;
+  while (std::chrono::steady_clock::now() < deadline) {
+    std::string end = reap_if_exited(pid);
+    if (!end.empty()) {
+      ::kill(-pid, SIGKILL);  // whatever it left in its group
+      return end;
+    }
+    ::usleep(20000);
+  }
+  ::kill(-pid, SIGKILL);
+  ::kill(pid, SIGKILL);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  return describe(status);
+}
+
 ChildAttributes::ChildAttributes() {
   posix_spawnattr_init(&attr_);
   sigset_t defaults, none;

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <spawn.h>
+#include <sys/types.h>
 
 #include <chrono>
 #include <cstddef>
@@ -33,6 +34,17 @@ struct RunResult {
 };
 
 RunResult run(const RunOptions& options);
+
+// Starts a long-lived child (a daemon we supervise) in its own process group, stdin from
+// /dev/null, stdout and stderr appended to `log_file`. Returns its pid, or -1 with `error` set.
+// The caller reaps it (waitpid) and stops it (kill_group).
+pid_t spawn_daemon(const std::vector<std::string>& argv, const std::string& log_file,
+                   std::string& error);
+// SIGTERM, then SIGKILL after `grace`, to the child's whole group; reaps it. Returns how it
+// ended ("exit code 0", "signal 9").
+std::string stop_daemon(pid_t pid, std::chrono::milliseconds grace);
+// Non-blocking: the child's end as text if it has exited (and is now reaped), else empty.
+std::string reap_if_exited(pid_t pid);
 
 // posix_spawn attributes every child of the agent gets: a process group of its own (so a
 // timeout or shutdown kills its whole tree, and a Ctrl-C at the agent's terminal does not reach

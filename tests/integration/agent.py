@@ -129,6 +129,17 @@ class Agent:
             return f.read()
 
 
+def wait_for(fn, timeout=30, step=0.05):
+    """Polls fn until it returns something true, and returns that; fails after `timeout`."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = fn()
+        if value:
+            return value
+        time.sleep(step)
+    raise AssertionError("condition not met in time")
+
+
 def run_cli(*args, env=None, timeout=30, input=None):
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("MOCCHA_")}
     full_env.update(env or {})

@@ -10,17 +10,7 @@ import time
 import unittest
 import zipfile
 
-from agent import Agent, run_cli
-
-
-def wait_for(fn, timeout=15, step=0.05):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = fn()
-        if value:
-            return value
-        time.sleep(step)
-    raise AssertionError("condition not met in time")
+from agent import Agent, run_cli, wait_for
 
 
 class Kernel(unittest.TestCase):

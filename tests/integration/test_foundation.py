@@ -115,7 +115,7 @@ class Errors(unittest.TestCase):
                 self.assertError(r, 400, "malformed JSON")
 
     def test_not_built_yet_is_501(self):
-        r = self.agent.post("/services/deluge/start")
+        r = self.agent.get("/services/deluge/torrents")
         self.assertError(r, 501, "not implemented")
         self.assertIn("not built", r.json()["message"])
 

@@ -1,0 +1,449 @@
+#include "services/deluge/deluge_service.h"
+
+#include <signal.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "core/log.h"
+#include "store/files.h"
+#include "system/process.h"
+
+namespace moccha::deluge {
+
+using json = nlohmann::json;
+using services::ServiceError;
+using Clock = std::chrono::steady_clock;
+namespace fs = std::filesystem;
+
+namespace {
+
+bool is_local(const std::string& host) {
+  return host.empty() || host == "localhost" || host == "127.0.0.1" || host == "::1";
+}
+
+std::string random_hex(int bytes) {
+  std::string out;
+  static const char* hex = "0123456789abcdef";
+  for (int i = 0; i < bytes; ++i) {
+    unsigned char b = 0;
+    if (::getrandom(&b, 1, 0) != 1) b = static_cast<unsigned char>(std::rand());
+    out += hex[b >> 4];
+    out += hex[b & 15];
+  }
+  return out;
+}
+
+bool on_path(const std::string& program) {
+  const char* path = std::getenv("PATH");
+  std::stringstream ss(path ? path : "/usr/bin:/bin");
+  for (std::string dir; std::getline(ss, dir, ':');)
+    if (!dir.empty() && ::access((dir + "/" + program).c_str(), X_OK) == 0) return true;
+  return false;
+}
+
+std::string tail_of(const fs::path& file, std::size_t bytes) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) return {};
+  in.seekg(0, std::ios::end);
+  auto size = static_cast<std::size_t>(in.tellg());
+  in.seekg(static_cast<std::streamoff>(size > bytes ? size - bytes : 0));
+  std::string s((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  return s;
+}
+
+// The auth file's line for `user` ("user:password:level"), or empty.
+std::string auth_password(const fs::path& auth, const std::string& user) {
+  std::ifstream in(auth);
+  for (std::string line; std::getline(in, line);) {
+    auto a = line.find(':');
+    if (a == std::string::npos || line.substr(0, a) != user) continue;
+    auto b = line.find(':', a + 1);
+    return line.substr(a + 1, b == std::string::npos ? std::string::npos : b - a - 1);
+  }
+  return {};
+}
+
+double speed(const json& kib) {
+  double v = kib.get<double>();
+  return v <= 0 ? -1.0 : v;
+}
+
+}  // namespace
+
+DelugeService::DelugeService(std::string data_dir) : data_dir_(std::move(data_dir)) {}
+
+DelugeService::~DelugeService() {
+  std::lock_guard lock(mu_);
+  if (pid_ > 0) stop_locked();
+}
+
+json DelugeService::defaults() const {
+  return {{"enabled", true},
+          {"host", "localhost"},
+          {"port", 58846},
+          {"download_path", data_dir_ + "/downloads/torrents"},
+          {"max_download_speed", 0},
+          {"max_upload_speed", 0},
+          {"auto_add_folder", ""},
+          {"username", ""},
+          {"password", ""},
+          {"config_dir", data_dir_ + "/deluge"},
+          {"listen_interface", ""},
+          {"listen_port", 6881},
+          {"dht", true},
+          {"lsd", true},
+          {"upnp", true},
+          {"natpmp", true},
+          {"auto_install", true},
+          {"auto_restart", true},
+          {"autostart", true}};
+}
+
+void DelugeService::validate(const json& c) const {
+  auto bad = [](const std::string& m) { throw ServiceError(ServiceError::Kind::invalid, m); };
+  for (const char* k : {"port", "listen_port"}) {
+    if (!c[k].is_number_integer() || c[k].get<long long>() < 1 || c[k].get<long long>() > 65535)
+      bad(std::string("'") + k + "' must be a port number (1-65535)");
+  }
+  for (const char* k : {"max_download_speed", "max_upload_speed"})
+    if (c[k].get<double>() < 0)
+      bad(std::string("'") + k + "' must not be negative (0 = unlimited)");
+  for (const char* k : {"download_path", "config_dir"})
+    if (!fs::path(c[k].get<std::string>()).is_absolute())
+      bad(std::string("'") + k + "' must be an absolute path");
+  std::string watch = c["auto_add_folder"].get<std::string>();
+  if (!watch.empty() && !fs::path(watch).is_absolute())
+    bad("'auto_add_folder' must be an absolute path (or empty for none)");
+  if (c["host"].get<std::string>().empty()) bad("'host' must not be empty");
+}
+
+json DelugeService::core_settings(const json& c) {
+  json s = {{"download_location", c["download_path"]},
+            {"max_download_speed", speed(c["max_download_speed"])},
+            {"max_upload_speed", speed(c["max_upload_speed"])},
+            {"listen_interface", c["listen_interface"]},
+            {"listen_ports", json::array({c["listen_port"], c["listen_port"]})},
+            {"random_port", false},
+            {"dht", c["dht"]},
+            {"lsd", c["lsd"]},
+            {"upnp", c["upnp"]},
+            {"natpmp", c["natpmp"]},
+            {"new_release_check", false},
+            {"allow_remote", false}};
+  return s;
+}
+
+std::string DelugeService::core_conf(const json& settings) {
+  return json({{"file", 1}, {"format", 1}}).dump(4) + settings.dump(4);
+}
+
+json DelugeService::parse_core_conf(const std::string& text) {
+  auto end = text.find('}');  // the version header holds no nested object
+  if (end == std::string::npos) return json::object();
+  json settings = json::parse(text.substr(end + 1), nullptr, false);
+  return settings.is_object() ? settings : json::object();
+}
+
+RpcConfig DelugeService::rpc_config(const json& c) const {
+  RpcConfig r;
+  std::string host = c["host"].get<std::string>();
+  r.host = is_local(host) ? "127.0.0.1" : host;
+  r.port = c["port"].get<int>();
+  r.username = c["username"].get<std::string>();
+  r.password = c["password"].get<std::string>();
+  if (r.username.empty()) {
+    r.username = "localclient";
+    r.password =
+        auth_password(fs::path(c["config_dir"].get<std::string>()) / "auth", "localclient");
+  }
+  r.call_timeout = std::chrono::seconds(30);
+  return r;
+}
+
+void DelugeService::install_deluged() {
+  log::info("deluged not found: installing it (auto_install is on)");
+  std::string why;
+  if (::geteuid() == 0 && on_path("apt-get")) {
+    sys::RunOptions o;
+    o.argv = {
+        "apt-get",        "install",           "-y", "-q", "--no-install-recommends", "deluged",
+        "deluge-console", "python3-libtorrent"};
+    o.env = {{"DEBIAN_FRONTEND", "noninteractive"}};
+    o.timeout = std::chrono::minutes(10);
+    o.output_limit = 64 << 10;
+    auto r = sys::run(o);
+    log::info("apt-get install deluged: {}", r.exit_code == 0 ? "done" : r.err);
+    if (r.exit_code == 0 && on_path("deluged")) return;
+    why = "apt-get failed: " + r.err.substr(0, 500);
+  } else {
+    why = ::geteuid() == 0 ? "apt-get is not available" : "not root, so apt-get cannot run";
+  }
+  sys::RunOptions o;
+  o.argv = {"python3", "-m", "pip", "install", "--no-input", "deluge"};
+  o.timeout = std::chrono::minutes(10);
+  o.output_limit = 64 << 10;
+  auto r = sys::run(o);
+  if (r.exit_code == 0 && on_path("deluged")) return;
+  throw ServiceError(ServiceError::Kind::unavailable,
+                     "deluged is not installed and could not be installed (" + why + "; pip: " +
+                         r.err.substr(0, 300) + "). Install it with: apt-get install deluged");
+}
+
+json DelugeService::start(const json& config) {
+  std::lock_guard lock(mu_);
+  restart_pending_ = false;
+  return start_locked(config);
+}
+
+json DelugeService::start_locked(const json& c) {
+  config_ = c;
+  std::string host = c["host"].get<std::string>();
+  int port = c["port"].get<int>();
+  if (!is_local(host)) {
+    remote_ = true;
+    rpc_ = std::make_unique<RpcClient>(rpc_config(c));
+    try {
+      rpc_->connect();
+    } catch (const RpcError& e) {
+      rpc_.reset();
+      throw ServiceError(ServiceError::Kind::unavailable,
+                         "cannot reach the remote deluged: " + std::string(e.what()));
+    }
+    intended_ = true;
+    return {{"pid", nullptr}, {"host", host}, {"port", port}};
+  }
+  remote_ = false;
+  if (!on_path("deluged")) {
+    if (!c["auto_install"].get<bool>())
+      throw ServiceError(ServiceError::Kind::unavailable,
+                         "deluged is not installed (apt-get install deluged), and auto_install "
+                         "is off");
+    install_deluged();
+  }
+  fs::path dir = c["config_dir"].get<std::string>();
+  try {
+    store::ensure_dir(dir, 0700);
+    store::ensure_dir(c["download_path"].get<std::string>(), 0755);
+    // Our own localclient secret, unless the user manages the auth file.
+    if (!fs::exists(dir / "auth"))
+      store::write_file_atomic(dir / "auth", "localclient:" + random_hex(20) + ":10\n", 0600);
+    json settings = json::object();
+    if (std::ifstream in(dir / "core.conf"); in) {
+      std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      settings = parse_core_conf(text);
+    }
+    settings.update(core_settings(c));
+    settings["daemon_port"] = port;
+    store::write_file_atomic(dir / "core.conf", core_conf(settings), 0600);
+  } catch (const std::system_error& e) {
+    throw ServiceError(ServiceError::Kind::failed, e.what());
+  }
+  std::vector<std::string> argv = {"deluged", "-d",
+                                   "-c",      dir.string(),
+                                   "-p",      std::to_string(port),
+                                   "-u",      "127.0.0.1",
+                                   "-l",      (dir / "deluged.log").string(),
+                                   "-L",      "info"};
+  if (!c["listen_interface"].get<std::string>().empty()) {
+    argv.push_back("-i");
+    argv.push_back(c["listen_interface"].get<std::string>());
+  }
+  std::string error;
+  pid_ = sys::spawn_daemon(argv, (dir / "deluged.out").string(), error);
+  if (pid_ < 0) throw ServiceError(ServiceError::Kind::failed, "cannot start deluged: " + error);
+  started_at_ = Clock::now();
+  log::info("deluged started (pid {}), RPC port {}", pid_, port);
+  // Ready when its RPC answers a login; bounded, and watching that it did not die.
+  rpc_ = std::make_unique<RpcClient>(rpc_config(c));
+  auto deadline = Clock::now() + std::chrono::seconds(30);
+  std::string last;
+  while (true) {
+    std::string end = sys::reap_if_exited(pid_);
+    if (!end.empty()) {
+      pid_ = -1;
+      last_exit_ = end;
+      last_error_ = tail_of(dir / "deluged.log", 2000);
+      rpc_.reset();
+      throw ServiceError(ServiceError::Kind::failed,
+                         "deluged exited while starting (" + end + "): " + last_error_);
+    }
+    try {
+      rpc_->connect();
+      break;
+    } catch (const RpcError& e) {
+      last = e.what();
+    }
+    if (Clock::now() >= deadline) {
+      sys::stop_daemon(pid_, std::chrono::seconds(5));
+      pid_ = -1;
+      rpc_.reset();
+      throw ServiceError(
+          ServiceError::Kind::failed,
+          "deluged did not answer on port " + std::to_string(port) + " within 30 s: " + last);
+    }
+    ::usleep(200000);
+  }
+  intended_ = true;
+  return {{"pid", pid_}, {"host", host}, {"port", port}};
+}
+
+void DelugeService::stop() {
+  std::lock_guard lock(mu_);
+  stop_locked();
+}
+
+void DelugeService::stop_locked() {
+  intended_ = false;
+  restart_pending_ = false;
+  if (remote_) {
+    rpc_.reset();
+    remote_ = false;
+    return;
+  }
+  if (pid_ <= 0) return;
+  // Politely first: the daemon saves its state (resume data) on shutdown.
+  if (rpc_) {
+    try {
+      rpc_->call("daemon.shutdown");
+    } catch (const RpcError&) {
+      // A dropped connection is the expected answer to a shutdown.
+    }
+  }
+  rpc_.reset();
+  std::string end;
+  for (int i = 0; i < 500 && end.empty(); ++i) {  // up to 10 s
+    end = sys::reap_if_exited(pid_);
+    if (end.empty()) ::usleep(20000);
+  }
+  if (end.empty()) end = sys::stop_daemon(pid_, std::chrono::seconds(5));
+  last_exit_ = end;
+  log::info("deluged (pid {}) stopped: {}", pid_, end);
+  pid_ = -1;
+}
+
+bool DelugeService::alive_locked() {
+  if (remote_) return rpc_ != nullptr;
+  return child_alive_locked();
+}
+
+bool DelugeService::child_alive_locked() {
+  if (pid_ <= 0) return false;
+  std::string end = sys::reap_if_exited(pid_);
+  if (end.empty()) return true;
+  last_exit_ = end;
+  last_error_ = tail_of(fs::path(config_["config_dir"].get<std::string>()) / "deluged.log", 2000);
+  log::warn("deluged (pid {}) died unexpectedly: {}", pid_, end);
+  pid_ = -1;
+  rpc_.reset();
+  if (intended_ && config_.value("auto_restart", true)) {
+    restart_pending_ = true;
+    restart_at_ = Clock::now() + backoff_;
+    backoff_ = std::min(backoff_ * 2, std::chrono::seconds(60));
+  } else {
+    intended_ = false;
+  }
+  return false;
+}
+
+bool DelugeService::running() {
+  std::lock_guard lock(mu_);
+  return alive_locked();
+}
+
+RpcClient& DelugeService::rpc() {
+  std::lock_guard lock(mu_);
+  if (!rpc_ || !alive_locked())
+    throw ServiceError(ServiceError::Kind::unavailable, "deluge is not running");
+  return *rpc_;
+}
+
+json DelugeService::status() {
+  std::lock_guard lock(mu_);
+  json c = config_.is_object() ? config_ : defaults();
+  bool up = alive_locked();
+  json st = {{"running", up},
+             {"connected", false},
+             {"host", c["host"]},
+             {"port", c["port"]},
+             {"download_path", c["download_path"]},
+             {"managed", up && !remote_},
+             {"pid", pid_ > 0 ? json(pid_) : json(nullptr)},
+             {"restarts", restarts_},
+             {"last_exit", last_exit_.empty() ? json(nullptr) : json(last_exit_)},
+             {"last_error", last_error_.empty() ? json(nullptr) : json(last_error_)}};
+  if (up && rpc_) {
+    try {
+      json s = rpc_->call(
+          "core.get_session_status",
+          json::array({json::array({"upload_rate", "download_rate", "dht_nodes", "num_peers",
+                                    "payload_upload_rate", "payload_download_rate"})}));
+      st["connected"] = true;
+      json stats = json::object();
+      for (const char* k : {"upload_rate", "download_rate", "dht_nodes", "num_peers",
+                            "payload_upload_rate", "payload_download_rate"})
+        stats[k] = s.contains(k) ? s[k] : json(0);
+      st["stats"] = stats;
+    } catch (const RpcError& e) {
+      st["connected"] = false;
+      st["rpc_error"] = e.what();
+    }
+  }
+  return st;
+}
+
+std::vector<std::string> DelugeService::apply(const json& before, const json& after) {
+  std::lock_guard lock(mu_);
+  std::vector<std::string> restart;
+  json live = json::object();
+  json now = core_settings(after), was = core_settings(before);
+  for (const auto& [k, v] : now.items())
+    if (was[k] != v) live[k] = v;
+  for (const char* k : {"host", "port", "config_dir", "username", "password"})
+    if (before[k] != after[k]) restart.push_back(k);
+  if (!live.empty() && rpc_) {
+    try {
+      rpc_->call("core.set_config", json::array({live}));
+      if (live.contains("download_location"))
+        store::ensure_dir(after["download_path"].get<std::string>(), 0755);
+    } catch (const std::exception& e) {
+      throw ServiceError(ServiceError::Kind::failed,
+                         std::string("saved, but deluged refused it: ") + e.what());
+    }
+  }
+  config_ = after;
+  return restart;
+}
+
+void DelugeService::supervise() {
+  std::lock_guard lock(mu_);
+  if (!intended_ || remote_) return;
+  if (restart_pending_) {
+    if (Clock::now() < restart_at_) return;
+    restart_pending_ = false;
+    try {
+      ++restarts_;
+      start_locked(config_);
+      log::info("deluged restarted by supervision (restart {})", restarts_);
+    } catch (const std::exception& e) {
+      last_error_ = e.what();
+      log::error("restarting deluged failed: {}", e.what());
+      intended_ = true;
+      restart_pending_ = true;
+      restart_at_ = Clock::now() + backoff_;
+      backoff_ = std::min(backoff_ * 2, std::chrono::seconds(60));
+    }
+    return;
+  }
+  if (child_alive_locked() &&
+      Clock::now() - started_at_ > std::chrono::minutes(1)) {
+    // Up for a minute: a later death starts the back-off from the beginning again.
+    backoff_ = std::chrono::seconds(1);
+  }
+}
+
+}  // namespace moccha::deluge

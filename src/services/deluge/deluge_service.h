@@ -1,0 +1,68 @@
+// Deluge as a managed service: the daemon's lifecycle (install, config, spawn, readiness,
+// supervision, stop) and its RPC connection. A `host` other than localhost is a remote daemon
+// we connect to but never spawn.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "services/deluge/rpc_client.h"
+#include "services/service.h"
+
+namespace moccha::deluge {
+
+class DelugeService : public services::Service {
+ public:
+  explicit DelugeService(std::string data_dir);
+  ~DelugeService() override;
+
+  std::string name() const override { return "deluge"; }
+  nlohmann::json defaults() const override;
+  void validate(const nlohmann::json& config) const override;
+  nlohmann::json status() override;
+  nlohmann::json start(const nlohmann::json& config) override;
+  void stop() override;
+  bool running() override;
+  std::vector<std::string> apply(const nlohmann::json& before,
+                                 const nlohmann::json& after) override;
+  void supervise() override;
+
+  // The RPC connection of the running daemon, for the torrent endpoints. Throws
+  // ServiceError(unavailable) when it is not running.
+  RpcClient& rpc();
+
+  // Deluge's core.conf: a version header object, then the settings object.
+  static std::string core_conf(const nlohmann::json& settings);
+  static nlohmann::json parse_core_conf(const std::string& text);
+  // Our config keys as Deluge's core settings (speeds KiB/s, 0 = unlimited -> -1).
+  static nlohmann::json core_settings(const nlohmann::json& config);
+
+ private:
+  nlohmann::json start_locked(const nlohmann::json& config);
+  void stop_locked();
+  bool alive_locked();
+  // Reaps the child if it has ended, recording how (and scheduling a restart when that was
+  // unexpected). True while it lives.
+  bool child_alive_locked();
+  void install_deluged();
+  RpcConfig rpc_config(const nlohmann::json& config) const;
+
+  std::string data_dir_;
+  std::mutex mu_;
+  pid_t pid_ = -1;
+  bool remote_ = false;
+  bool intended_ = false;  // we want it running (supervision restarts it)
+  int restarts_ = 0;
+  std::string last_exit_, last_error_;
+  nlohmann::json config_;
+  std::unique_ptr<RpcClient> rpc_;
+  std::chrono::steady_clock::time_point started_at_{}, restart_at_{};
+  bool restart_pending_ = false;
+  std::chrono::seconds backoff_{1};
+};
+
+}  // namespace moccha::deluge

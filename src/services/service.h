@@ -1,0 +1,70 @@
+// A managed service (a download daemon): what the ServiceManager sees of each one.
+// Implementations block (they spawn, wait, talk RPC): the manager calls them from worker
+// threads, one call per service at a time.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace moccha::services {
+
+class ServiceError : public std::runtime_error {
+ public:
+  enum class Kind { invalid, not_implemented, unavailable, failed, conflict, not_found };
+  ServiceError(Kind kind, std::string message)
+      : std::runtime_error(std::move(message)), kind(kind) {}
+  Kind kind;
+};
+
+class Service {
+ public:
+  virtual ~Service() = default;
+  virtual std::string name() const = 0;
+  // The full default config. Its keys and value types are the schema: an update with another
+  // key or type is refused before anything is written.
+  virtual nlohmann::json defaults() const = 0;
+  // Checks a whole merged config beyond types (ranges, absolute paths). Throws invalid.
+  virtual void validate(const nlohmann::json& config) const = 0;
+  // {"running", "connected", ...}; never throws for a stopped service.
+  virtual nlohmann::json status() = 0;
+  // Starts with `config`; returns {"pid", "host", "port"} or what the service has. Throws.
+  virtual nlohmann::json start(const nlohmann::json& config) = 0;
+  virtual void stop() = 0;
+  virtual bool running() = 0;
+  // Applies a changed config to a running service where it can; returns the keys that only
+  // take effect after a restart.
+  virtual std::vector<std::string> apply(const nlohmann::json& before,
+                                         const nlohmann::json& after) = 0;
+  // Called about once a second by the manager: notice deaths, restart with back-off.
+  virtual void supervise() {}
+};
+
+// A service that is listed and configurable but not built yet: start answers 501.
+class PendingService : public Service {
+ public:
+  PendingService(std::string name, nlohmann::json defaults)
+      : name_(std::move(name)), defaults_(std::move(defaults)) {}
+  std::string name() const override { return name_; }
+  nlohmann::json defaults() const override { return defaults_; }
+  void validate(const nlohmann::json&) const override {}
+  nlohmann::json status() override {
+    return {{"running", false}, {"connected", false}, {"implemented", false}};
+  }
+  nlohmann::json start(const nlohmann::json&) override {
+    throw ServiceError(ServiceError::Kind::not_implemented,
+                       "the " + name_ + " service is not built in this version of moccha");
+  }
+  void stop() override {}
+  bool running() override { return false; }
+  std::vector<std::string> apply(const nlohmann::json&, const nlohmann::json&) override {
+    return {};
+  }
+
+ private:
+  std::string name_;
+  nlohmann::json defaults_;
+};
+
+}  // namespace moccha::services

@@ -1,0 +1,200 @@
+"""The service manager driving a real deluged (Debian's), on loopback only: DHT, LSD, UPnP
+and NAT-PMP off, BitTorrent bound to 127.0.0.1."""
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+import unittest
+
+from agent import Agent, run_cli, wait_for
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def loopback_config():
+    return {"port": free_port(), "listen_port": free_port(), "listen_interface": "127.0.0.1",
+            "dht": False, "lsd": False, "upnp": False, "natpmp": False}
+
+
+def read(path):
+    with open(path) as f:
+        return f.read()
+
+
+def pid_alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    with open(f"/proc/{pid}/stat") as f:
+        return f.read().split()[2] != "Z"
+
+
+def console_config(agent, key):
+    """Reads a setting back from deluged itself, through Debian's deluge-console."""
+    cfg = json.loads(read(os.path.join(agent.data_dir, "services_config.json")))["services"]
+    d = cfg["deluge"]
+    with open(os.path.join(d["config_dir"], "auth")) as f:
+        password = next(l.split(":")[1] for l in f if l.startswith("localclient:"))
+    out = subprocess.run(
+        ["deluge-console", "-c", d["config_dir"],
+         f"connect 127.0.0.1:{d['port']} localclient {password}; config {key}"],
+        capture_output=True, text=True, timeout=60)
+    for line in out.stdout.splitlines():
+        if line.strip().startswith(key + ":"):
+            return line.split(":", 1)[1].strip()
+    raise AssertionError(f"no {key} in deluge-console output: {out.stdout} {out.stderr}")
+
+
+class Deluge(unittest.TestCase):
+    def setUp(self):
+        self.agent = Agent("--no-rate-limit")
+        r = self.agent.post("/services/config",
+                            body={"service_name": "deluge", "config": loopback_config()})
+        self.assertEqual(r.status, 200, r)
+
+    def tearDown(self):
+        self.agent.post("/services/deluge/stop", timeout=60)
+        self.agent.stop()
+
+    def start(self):
+        r = self.agent.post("/services/deluge/start", timeout=90)
+        self.assertEqual(r.status, 200, r)
+        return r.json()
+
+    def test_start_status_stop_restart(self):
+        started = self.start()
+        self.assertIs(started["success"], True)
+        self.assertIn("started", started["message"])
+        pid = started["result"]["pid"]
+        self.assertTrue(pid_alive(pid))
+        self.assertEqual(started["result"]["host"], "localhost")
+        st = self.agent.get("/services/deluge/status").json()
+        self.assertIs(st["running"], True)
+        self.assertIs(st["connected"], True)
+        self.assertIs(st["managed"], True)
+        self.assertEqual(st["download_path"],
+                         os.path.join(self.agent.data_dir, "downloads", "torrents"))
+        for k in ("upload_rate", "download_rate", "dht_nodes"):
+            self.assertIn(k, st["stats"])
+        again = self.start()
+        self.assertIn("already running", again["message"])
+        self.assertEqual(again["result"]["pid"], pid)
+        all_st = self.agent.get("/services/status").json()
+        self.assertIs(all_st["services"]["deluge"]["running"], True)
+        self.assertIs(all_st["services"]["mega"]["running"], False)
+        r = self.agent.post("/services/deluge/restart", timeout=90).json()
+        self.assertEqual(r["message"], "deluge restarted")
+        new_pid = r["result"]["pid"]
+        self.assertNotEqual(new_pid, pid)
+        self.assertFalse(pid_alive(pid))
+        r = self.agent.post("/services/deluge/stop", timeout=60).json()
+        self.assertEqual(r, {"success": True, "message": "deluge stopped"})
+        self.assertFalse(pid_alive(new_pid))
+        st = self.agent.get("/services/deluge/status").json()
+        self.assertEqual((st["running"], st["connected"]), (False, False))
+
+    def test_config_round_trip_and_live_apply(self):
+        self.start()
+        r = self.agent.post("/services/config", body={"service_name": "deluge", "config": {
+            "max_download_speed": 1000, "max_upload_speed": 0}})
+        self.assertEqual(r.json()["message"], "Configuration updated for deluge")
+        self.assertEqual(r.json()["restart_required"], [])
+        cfg = self.agent.get("/services/config/deluge").json()
+        self.assertEqual(cfg["service"], "deluge")
+        self.assertEqual(cfg["config"]["max_download_speed"], 1000)
+        self.assertEqual(console_config(self.agent, "max_download_speed"), "1000.0")
+        self.assertEqual(console_config(self.agent, "max_upload_speed"), "-1.0")  # 0 = unlimited
+        r = self.agent.post("/services/config", body={"service_name": "deluge",
+                                                      "config": {"port": free_port()}})
+        self.assertEqual(r.json()["restart_required"], ["port"])
+        on_disk = json.loads(read(os.path.join(self.agent.data_dir, "services_config.json")))
+        self.assertEqual(on_disk["services"]["deluge"]["max_download_speed"], 1000)
+        self.assertEqual(set(self.agent.get("/services/config").json()["config"]),
+                         {"deluge", "jdownloader", "mega"})
+
+    def test_invalid_config_changes_nothing(self):
+        path = os.path.join(self.agent.data_dir, "services_config.json")
+        before = read(path)
+        for change in ({"max_download_speed": -5}, {"download_path": "relative/dir"},
+                       {"no_such_key": 1}, {"port": "58846"}, {"port": 70000},
+                       {"dht": "yes"}, {"max_download_speed": 10, "config_dir": "x"}):
+            with self.subTest(change=change):
+                r = self.agent.post("/services/config",
+                                    body={"service_name": "deluge", "config": change})
+                self.assertEqual(r.status, 400, r)
+                self.assertIs(r.json()["success"], False)
+        self.assertEqual(read(path), before)
+        self.assertEqual(self.agent.post("/services/config", body={
+            "service_name": "nope", "config": {"a": 1}}).status, 404)
+        self.assertEqual(self.agent.post("/services/config", body={
+            "service_name": "deluge"}).status, 400)
+
+    def test_kill_9_is_restarted_by_supervision(self):
+        pid = self.start()["result"]["pid"]
+        os.kill(pid, signal.SIGKILL)
+        st = wait_for(lambda: (s := self.agent.get("/services/deluge/status").json())["restarts"]
+                      == 1 and s["running"] and s["connected"] and s)
+        self.assertNotEqual(st["pid"], pid)
+        self.assertEqual(st["last_exit"], "signal 9")
+
+    def test_agent_shutdown_stops_deluged_and_restart_brings_it_back(self):
+        pid = self.start()["result"]["pid"]
+        data = self.agent.data_dir
+        self.agent.keep_data = True
+        self.agent.stop()
+        self.assertFalse(pid_alive(pid))
+        self.agent = Agent("--no-rate-limit", data_dir=data)
+        st = wait_for(lambda: (s := self.agent.get("/services/deluge/status").json())["running"]
+                      and s["connected"] and s)
+        self.assertNotEqual(st["pid"], pid)
+
+
+class Catalog(unittest.TestCase):
+    def test_unknown_and_pending_services(self):
+        with Agent("--no-rate-limit") as a:
+            self.assertEqual(a.post("/services/nope/start").status, 404)
+            self.assertEqual(a.get("/services/nope/status").status, 404)
+            self.assertEqual(a.get("/services/config/nope").status, 404)
+            for name in ("jdownloader", "mega"):
+                r = a.post(f"/services/{name}/start")
+                self.assertEqual(r.status, 501, r)
+                self.assertIn("not built", r.json()["error"])
+                self.assertIs(a.get(f"/services/{name}/status").json()["running"], False)
+            self.assertEqual(a.get("/services").json()["services"],
+                             ["deluge", "jdownloader", "mega"])
+
+    def test_cli(self):
+        with Agent("--no-rate-limit") as a:
+            env = {"MOCCHA_URL": a.url, "MOCCHA_API_KEY": a.key}
+            cfg = loopback_config()
+            pairs = [f"{k}={json.dumps(v) if not isinstance(v, str) else v}"
+                     for k, v in cfg.items()]
+            out = run_cli("config", "set", "deluge", *pairs, env=env)
+            self.assertEqual(out.returncode, 0, out.stderr)
+            out = run_cli("config", "get", "deluge", env=env)
+            self.assertEqual(json.loads(out.stdout)["port"], cfg["port"])
+            out = run_cli("service-start", "deluge", env=env, timeout=120)
+            self.assertEqual(out.returncode, 0, out.stderr)
+            self.assertIn("pid", out.stdout)
+            out = run_cli("services-status", env=env)
+            self.assertRegex(out.stdout, r"deluge\s+running .* connected")
+            self.assertRegex(out.stdout, r"mega\s+stopped")
+            out = run_cli("service-stop", "deluge", env=env, timeout=60)
+            self.assertEqual(out.stdout.strip(), "deluge stopped")
+            out = run_cli("service-start", "mega", env=env)
+            self.assertNotEqual(out.returncode, 0)
+            self.assertIn("501", out.stderr)
+            out = run_cli("config", "set", "deluge", "max_download_speed=-1", env=env)
+            self.assertNotEqual(out.returncode, 0)
+            self.assertIn("400", out.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main()
