@@ -6,6 +6,7 @@
 
 #include "app/app.h"
 #include "cli/commands.h"
+#include "cli/torrents.h"
 #include "cli/transfer.h"
 #include "core/config.h"
 #include "store/files.h"
@@ -135,6 +136,28 @@ int main(int argc, char** argv) {
   config_set->add_option("name", service_name, "Service name")->required();
   config_set->add_option("pairs", pairs, "key=value pairs")->required();
 
+  std::string torrent;
+  bool paused = false, watch = false, remove_data = false;
+  auto* deluge_add = app.add_subcommand("deluge-add", "Add a torrent: MAGNET, URL or FILE");
+  deluge_add->add_option("torrent", torrent, "Magnet link, http(s) URL, or .torrent path")
+      ->required();
+  deluge_add->add_flag("--paused", paused, "Add it paused");
+  auto* deluge_list = app.add_subcommand("deluge-list", "List torrents");
+  deluge_list->add_flag("--watch", watch, "Keep refreshing, with a progress bar per torrent");
+  deluge_list->add_flag("--json", as_json, "Print the raw JSON reply");
+  auto* deluge_info = app.add_subcommand("deluge-info", "A torrent in detail");
+  deluge_info->add_option("id", torrent, "Torrent id (info-hash)")->required();
+  deluge_info->add_flag("--json", as_json, "Print the raw JSON reply");
+  std::vector<std::pair<CLI::App*, std::string>> torrent_actions;
+  for (const char* action : {"pause", "resume", "remove"}) {
+    auto* sub =
+        app.add_subcommand(std::string("deluge-") + action, std::string("Torrent: ") + action);
+    sub->add_option("id", torrent, "Torrent id (info-hash)")->required();
+    if (std::string(action) == "remove")
+      sub->add_flag("--data", remove_data, "Also delete the downloaded data");
+    torrent_actions.emplace_back(sub, action);
+  }
+
   CLI11_PARSE(app, argc, argv);
 
   try {
@@ -180,6 +203,11 @@ int main(int argc, char** argv) {
       if (sub->parsed()) return moccha::cli::service_action(client, service_name, action);
     if (config_get->parsed()) return moccha::cli::config_get(client, service_name);
     if (config_set->parsed()) return moccha::cli::config_set(client, service_name, pairs);
+    if (deluge_add->parsed()) return moccha::cli::deluge_add(client, torrent, paused);
+    if (deluge_list->parsed()) return moccha::cli::deluge_list(client, watch, as_json);
+    if (deluge_info->parsed()) return moccha::cli::deluge_info(client, torrent, as_json);
+    for (auto& [sub, action] : torrent_actions)
+      if (sub->parsed()) return moccha::cli::deluge_action(client, torrent, action, remove_data);
     if (upload->parsed()) return moccha::cli::upload(client, local, remote);
     if (download->parsed()) return moccha::cli::download(client, remote, local);
   } catch (const moccha::ConfigError& e) {

@@ -65,35 +65,4 @@ void add_system_routes(http::Router& router, SystemApiDeps deps) {
               })});
 }
 
-void add_pending_routes(http::Router& router) {
-  struct Pending {
-    const char* method;
-    const char* pattern;
-    const char* capability;
-  };
-  static const Pending pending[] = {
-      {"GET", "/services/deluge/torrents", "torrents"},
-      {"POST", "/services/deluge/torrents", "torrents"},
-      {"GET", "/services/deluge/torrents/{torrent_id}", "torrents"},
-      {"POST", "/services/deluge/torrents/{torrent_id}/pause", "torrents"},
-      {"POST", "/services/deluge/torrents/{torrent_id}/resume", "torrents"},
-      {"POST", "/services/deluge/torrents/{torrent_id}/remove", "torrents"},
-      {"GET", "/services/deluge/stats", "torrents"},
-      {"GET", "/services/deluge/peers/{torrent_id}", "torrents"},
-  };
-  for (const auto& p : pending) {
-    bool exists = false;
-    for (const auto& r : router.routes())
-      exists = exists || (r.method == p.method && r.pattern == p.pattern);
-    if (exists) continue;
-    std::string what = p.capability;
-    router.add({p.method, p.pattern, http::sync([what](const ApiRequest& req) {
-                  return ApiResponse::error(501, "not implemented",
-                                            what + " (" + req.method + " " + req.path +
-                                                ") is not built in this version of moccha");
-                }),
-                std::string(p.method) == "POST" ? http::BodyKind::json : http::BodyKind::none});
-  }
-}
-
 }  // namespace moccha::api

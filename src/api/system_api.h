@@ -24,8 +24,4 @@ struct SystemApiDeps {
 
 void add_system_routes(http::Router& router, SystemApiDeps deps);
 
-// Registers every route of the spec that is not built yet as 501 with a clear error, so a
-// client can tell "not yet" from "no such route". Routes already registered are skipped.
-void add_pending_routes(http::Router& router);
-
 }  // namespace moccha::api

@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <iostream>
 
+#include "api/deluge_api.h"
 #include "api/exec_api.h"
 #include "api/files_api.h"
 #include "api/services_api.h"
@@ -117,15 +118,17 @@ int serve(Config config) {
                config.shell.default_timeout_s, config.shell.max_timeout_s,
                config.exec.output_limit_bytes, config.pip.index_url, config.pip.timeout_s});
   std::vector<std::unique_ptr<services::Service>> service_list;
-  service_list.push_back(std::make_unique<deluge::DelugeService>(config.data_dir));
+  auto deluge_service = std::make_unique<deluge::DelugeService>(config.data_dir);
+  deluge::DelugeService* deluge = deluge_service.get();
+  service_list.push_back(std::move(deluge_service));
   service_list.push_back(std::make_unique<services::PendingService>(
       "jdownloader", nlohmann::json{{"enabled", false}, {"autostart", true}}));
   service_list.push_back(std::make_unique<services::PendingService>(
       "mega", nlohmann::json{{"enabled", false}, {"autostart", true}}));
   services::ServiceManager service_manager(config.data_dir, std::move(service_list));
   api::add_services_routes(router, &service_manager, blocking);
+  api::add_deluge_routes(router, deluge, &path_policy, blocking);
   api::add_files_routes(router, {&path_policy, upload_temp, blocking});
-  api::add_pending_routes(router);
 
   boost::asio::io_context ioc(1);
   http::ServerOptions options{config.host, static_cast<unsigned short>(config.port), config.api_key,

@@ -439,8 +439,7 @@ void DelugeService::supervise() {
     }
     return;
   }
-  if (child_alive_locked() &&
-      Clock::now() - started_at_ > std::chrono::minutes(1)) {
+  if (child_alive_locked() && Clock::now() - started_at_ > std::chrono::minutes(1)) {
     // Up for a minute: a later death starts the back-off from the beginning again.
     backoff_ = std::chrono::seconds(1);
   }

@@ -1,0 +1,319 @@
+#include "api/deluge_api.h"
+
+#include <openssl/evp.h>
+
+#include <fstream>
+#include <memory>
+#include <regex>
+
+#include "files/paths.h"
+#include "http/router.h"
+#include "services/deluge/deluge_service.h"
+#include "services/deluge/torrent_file.h"
+
+namespace moccha::api {
+namespace {
+
+using deluge::RpcError;
+using http::ApiError;
+using http::ApiRequest;
+using http::ApiResponse;
+using http::Responder;
+using nlohmann::json;
+using services::ServiceError;
+
+const json kListKeys = {"name",
+                        "progress",
+                        "state",
+                        "download_payload_rate",
+                        "upload_payload_rate",
+                        "num_seeds",
+                        "num_peers",
+                        "total_wanted",
+                        "total_done",
+                        "eta",
+                        "ratio"};
+
+double num(const json& s, const char* k) {
+  auto it = s.find(k);
+  return it != s.end() && it->is_number() ? it->get<double>() : 0.0;
+}
+
+json torrent_json(const std::string& id, const json& s) {
+  return {{"id", id},
+          {"name", s.value("name", "")},
+          {"progress", num(s, "progress")},
+          {"state", s.value("state", "")},
+          {"download_rate", static_cast<long long>(num(s, "download_payload_rate"))},
+          {"upload_rate", static_cast<long long>(num(s, "upload_payload_rate"))},
+          {"seeds", static_cast<long long>(num(s, "num_seeds"))},
+          {"peers", static_cast<long long>(num(s, "num_peers"))},
+          {"total_wanted", static_cast<long long>(num(s, "total_wanted"))},
+          {"total_done", static_cast<long long>(num(s, "total_done"))},
+          {"eta", static_cast<long long>(num(s, "eta"))},
+          {"ratio", num(s, "ratio")}};
+}
+
+// Deluge reports a peer as "1.2.3.4:5678" (or "[::1]:5678"); it exposes no peer id, so ours is
+// the address and port.
+json peer_json(const json& p) {
+  std::string addr = p.value("ip", "");
+  std::string ip = addr, port;
+  if (auto colon = addr.rfind(':'); colon != std::string::npos) {
+    ip = addr.substr(0, colon);
+    port = addr.substr(colon + 1);
+  }
+  if (ip.size() > 2 && ip.front() == '[' && ip.back() == ']') ip = ip.substr(1, ip.size() - 2);
+  return {{"peer_id", addr},
+          {"ip", ip},
+          {"port", port.empty() ? json(nullptr) : json(std::atoi(port.c_str()))},
+          {"client", p.value("client", "")},
+          {"progress", num(p, "progress")},
+          {"down_speed", static_cast<long long>(num(p, "down_speed"))},
+          {"up_speed", static_cast<long long>(num(p, "up_speed"))},
+          {"seed", p.value("seed", 0) != 0}};
+}
+
+std::string valid_id(const ApiRequest& req) {
+  std::string id = req.params.at("torrent_id");
+  static const std::regex hex40("^[0-9a-fA-F]{40}$");
+  if (!std::regex_match(id, hex40))
+    throw ApiError(404, "unknown torrent", "a torrent id is a 40-hex info-hash");
+  for (char& c : id) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return id;
+}
+
+std::string base64(const std::string& data) {
+  std::string out(4 * ((data.size() + 2) / 3), '\0');
+  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                          reinterpret_cast<const unsigned char*>(data.data()),
+                          static_cast<int>(data.size()));
+  out.resize(static_cast<std::size_t>(n));
+  return out;
+}
+
+json status_of(deluge::RpcClient& rpc, const std::string& id, const json& keys) {
+  json s = rpc.call("core.get_torrent_status", json::array({id, keys}));
+  if (!s.is_object() || s.empty())
+    throw ApiError(404, "unknown torrent", "deluge has no torrent " + id);
+  return s;
+}
+
+}  // namespace
+
+void add_deluge_routes(http::Router& router, deluge::DelugeService* svc,
+                       const files::PathPolicy* paths,
+                       std::function<void(std::function<void()>)> blocking) {
+  // Every call needs the daemon: 503 before anything else when it is not running.
+  auto run = [svc, blocking](Responder respond, std::function<ApiResponse(deluge::RpcClient&)> f) {
+    auto r = std::make_shared<Responder>(std::move(respond));
+    blocking([svc, r, f = std::move(f)] {
+      try {
+        (*r)(f(svc->rpc()));
+      } catch (const ServiceError& e) {
+        (*r)(ApiResponse::error(503, "deluge is not running", e.what()));
+      } catch (const RpcError& e) {
+        int status = e.kind == RpcError::Kind::remote ? 400 : 503;
+        if (e.remote_type == "InvalidTorrentError") status = 404;
+        std::string what = e.what();
+        if (e.remote_type == "AddTorrentError" && what.find("already") != std::string::npos) {
+          // "Torrent already in session (<id>)."
+          std::smatch m;
+          ApiResponse conflict = ApiResponse::error(409, "torrent already added", what);
+          if (std::regex_search(what, m, std::regex("[0-9a-f]{40}")))
+            conflict.json["torrent_id"] = m.str();
+          return (*r)(std::move(conflict));
+        }
+        (*r)(ApiResponse::error(status, "deluge refused the request", what));
+      } catch (const ApiError& e) {
+        (*r)(ApiResponse::error(e.status, e.what(), e.message));
+      } catch (const std::exception& e) {
+        (*r)(ApiResponse::error(500, "internal error", e.what()));
+      }
+    });
+  };
+
+  router.add(
+      {"GET", "/services/deluge/torrents", [run](ApiRequest& req, Responder respond) {
+         std::string state = req.query_or("state");
+         run(std::move(respond), [state](deluge::RpcClient& rpc) {
+           json filter = json::object();
+           if (!state.empty()) filter["state"] = state;
+           // One round trip for the whole list.
+           json all = rpc.call("core.get_torrents_status", json::array({filter, kListKeys}));
+           json list = json::array();
+           for (const auto& [id, s] : all.items()) list.push_back(torrent_json(id, s));
+           return ApiResponse::ok({{"success", true}, {"torrents", list}, {"count", list.size()}});
+         });
+       }});
+
+  router.add(
+      {"POST", "/services/deluge/torrents",
+       [run, paths, svc](ApiRequest& req, Responder respond) {
+         auto url = http::optional_string(req.json, "torrent_url");
+         auto file = http::optional_string(req.json, "torrent_file");
+         auto dest = http::optional_string(req.json, "download_path");
+         bool paused = http::optional_bool(req.json, "paused").value_or(false);
+         if (url.has_value() == file.has_value())
+           throw ApiError(400, "give exactly one of 'torrent_url' and 'torrent_file'");
+         if (dest && !std::filesystem::path(*dest).is_absolute())
+           throw ApiError(400, "'download_path' must be an absolute path");
+         json options = {{"add_paused", paused}};
+         if (dest) options["download_location"] = *dest;
+         std::string id, filedump, filename;
+         bool magnet = url && url->starts_with("magnet:");
+         if (magnet) {
+           auto h = deluge::magnet_info_hash(*url);
+           if (!h) throw ApiError(400, "malformed magnet link", "it needs xt=urn:btih:HASH");
+           id = *h;
+         } else if (url) {
+           if (!url->starts_with("http://") && !url->starts_with("https://"))
+             throw ApiError(400, "'torrent_url' must be a magnet link or an http(s) URL");
+         } else {
+           std::filesystem::path p;
+           try {
+             p = paths->resolve(*file);
+           } catch (const files::Error& e) {
+             throw ApiError(e.code == files::Code::forbidden ? 403 : 400,
+                            "cannot read the torrent file", e.what());
+           }
+           std::ifstream in(p, std::ios::binary);
+           filedump.assign(std::istreambuf_iterator<char>(in), {});
+           auto h = deluge::torrent_info_hash(filedump);
+           if (!h) throw ApiError(400, "not a torrent file", *file);
+           id = *h;
+           filename = p.filename().string();
+         }
+         std::string u = url.value_or("");
+         run(std::move(respond), [id, u, magnet, options, filedump,
+                                  filename](deluge::RpcClient& rpc) {
+           if (!id.empty()) {
+             json s = rpc.call("core.get_torrent_status", json::array({id, json::array({"name"})}));
+             if (s.is_object() && !s.empty()) {
+               ApiResponse conflict = ApiResponse::error(409, "torrent already added", id);
+               conflict.json["torrent_id"] = id;
+               return conflict;
+             }
+           }
+           json added;
+           if (magnet)
+             added = rpc.call("core.add_torrent_magnet", json::array({u, options}));
+           else if (!u.empty())
+             added = rpc.call("core.add_torrent_url", json::array({u, options}));
+           else
+             added = rpc.call("core.add_torrent_file",
+                              json::array({filename, base64(filedump), options}));
+           std::string tid = added.is_string() ? added.get<std::string>() : id;
+           if (tid.empty()) throw ApiError(400, "deluge did not add the torrent");
+           return ApiResponse::ok(
+               {{"success", true}, {"message", "Torrent added successfully"}, {"torrent_id", tid}});
+         });
+         (void)svc;
+       },
+       http::BodyKind::json});
+
+  router.add(
+      {"GET", "/services/deluge/torrents/{torrent_id}", [run](ApiRequest& req, Responder respond) {
+         std::string id = valid_id(req);
+         run(std::move(respond), [id](deluge::RpcClient& rpc) {
+           json keys = kListKeys;
+           for (const char* k :
+                {"files", "file_progress", "trackers", "peers", "tracker_host", "tracker_status"})
+             keys.push_back(k);
+           json s = status_of(rpc, id, keys);
+           json t = torrent_json(id, s);
+           t["num_peers"] = t["peers"];
+           json files = json::array();
+           const json& progress = s.value("file_progress", json::array());
+           for (const auto& f : s.value("files", json::array())) {
+             std::size_t i = f.value("index", 0);
+             files.push_back({{"index", i},
+                              {"path", f.value("path", "")},
+                              {"size", f.value("size", 0LL)},
+                              {"offset", f.value("offset", 0LL)},
+                              {"progress", i < progress.size() ? progress[i] : json(0)}});
+           }
+           json trackers = json::array();
+           // Deluge reports one status, of the tracker it last announced to.
+           std::string host = s.value("tracker_host", "");
+           for (const auto& tr : s.value("trackers", json::array())) {
+             std::string url = tr.value("url", "");
+             bool current = !host.empty() && url.find(host) != std::string::npos;
+             trackers.push_back(
+                 {{"url", url},
+                  {"tier", tr.value("tier", 0)},
+                  {"status", current ? s.value("tracker_status", "") : std::string()}});
+           }
+           json peers = json::array();
+           for (const auto& p : s.value("peers", json::array())) peers.push_back(peer_json(p));
+           t["files"] = files;
+           t["trackers"] = trackers;
+           t["peers"] = peers;
+           return ApiResponse::ok({{"success", true}, {"torrent", t}});
+         });
+       }});
+
+  for (const char* action : {"pause", "resume"}) {
+    std::string verb = action;
+    router.add(
+        {"POST", "/services/deluge/torrents/{torrent_id}/" + verb,
+         [run, verb](ApiRequest& req, Responder respond) {
+           std::string id = valid_id(req);
+           run(std::move(respond), [id, verb](deluge::RpcClient& rpc) {
+             status_of(rpc, id, json::array({"name"}));
+             rpc.call("core." + verb + "_torrent", json::array({id}));
+             return ApiResponse::ok(
+                 {{"success", true},
+                  {"message", "Torrent " + id + (verb == "pause" ? " paused" : " resumed")}});
+           });
+         }});
+  }
+
+  router.add(
+      {"POST", "/services/deluge/torrents/{torrent_id}/remove",
+       [run](ApiRequest& req, Responder respond) {
+         std::string id = valid_id(req);
+         bool remove_data = http::optional_bool(req.json, "remove_data").value_or(false);
+         run(std::move(respond), [id, remove_data](deluge::RpcClient& rpc) {
+           status_of(rpc, id, json::array({"name"}));
+           rpc.call("core.remove_torrent", json::array({id, remove_data}));
+           return ApiResponse::ok({{"success", true}, {"message", "Torrent " + id + " removed"}});
+         });
+       },
+       http::BodyKind::json});
+
+  router.add({"GET", "/services/deluge/stats", [run](ApiRequest&, Responder respond) {
+                run(std::move(respond), [](deluge::RpcClient& rpc) {
+                  json s = rpc.call(
+                      "core.get_session_status",
+                      json::array({json::array({"upload_rate", "download_rate", "dht_nodes",
+                                                "payload_upload_rate", "payload_download_rate",
+                                                "peer.num_peers_connected", "peer.num_tcp_peers",
+                                                "peer.num_utp_peers"})}));
+                  auto n = [&](const char* k) { return static_cast<long long>(num(s, k)); };
+                  return ApiResponse::ok(
+                      {{"success", true},
+                       {"stats",
+                        {{"upload_rate", n("upload_rate")},
+                         {"download_rate", n("download_rate")},
+                         {"dht_nodes", n("dht_nodes")},
+                         {"num_peers", n("peer.num_peers_connected")},
+                         {"num_connections", n("peer.num_tcp_peers") + n("peer.num_utp_peers")},
+                         {"payload_upload_rate", n("payload_upload_rate")},
+                         {"payload_download_rate", n("payload_download_rate")}}}});
+                });
+              }});
+
+  router.add(
+      {"GET", "/services/deluge/peers/{torrent_id}", [run](ApiRequest& req, Responder respond) {
+         std::string id = valid_id(req);
+         run(std::move(respond), [id](deluge::RpcClient& rpc) {
+           json s = status_of(rpc, id, json::array({"peers"}));
+           json peers = json::array();
+           for (const auto& p : s.value("peers", json::array())) peers.push_back(peer_json(p));
+           return ApiResponse::ok({{"success", true}, {"peers", peers}, {"count", peers.size()}});
+         });
+       }});
+}
+
+}  // namespace moccha::api

@@ -1,0 +1,22 @@
+// Routes under /services/deluge/: torrents, session stats and peers, over Deluge's RPC.
+#pragma once
+
+#include <functional>
+
+namespace moccha::deluge {
+class DelugeService;
+}
+namespace moccha::files {
+class PathPolicy;
+}
+namespace moccha::http {
+class Router;
+}
+
+namespace moccha::api {
+
+void add_deluge_routes(http::Router& router, deluge::DelugeService* deluge,
+                       const files::PathPolicy* paths,
+                       std::function<void(std::function<void()>)> blocking);
+
+}  // namespace moccha::api

@@ -1,0 +1,108 @@
+#include "cli/torrents.h"
+
+#include <fmt/core.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <thread>
+
+namespace moccha::cli {
+namespace {
+
+using json = nlohmann::json;
+
+std::string rate(double bps) {
+  if (bps >= 1 << 20) return fmt::format("{:.1f} MiB/s", bps / (1 << 20));
+  if (bps >= 1 << 10) return fmt::format("{:.1f} KiB/s", bps / (1 << 10));
+  return fmt::format("{:.0f} B/s", bps);
+}
+
+std::string bar(double pct, int width) {
+  int filled = static_cast<int>(pct / 100 * width + 0.5);
+  filled = std::max(0, std::min(width, filled));
+  return "[" + std::string(filled, '#') + std::string(width - filled, '-') + "]";
+}
+
+void print_table(const json& list) {
+  fmt::print("{:<10} {:<28} {:<12} {:<24} {:>12} {:>12} {:>5}\n", "ID", "NAME", "STATE", "PROGRESS",
+             "DOWN", "UP", "PEERS");
+  for (const auto& t : list["torrents"]) {
+    std::string name = t.value("name", "");
+    if (name.size() > 28) name = name.substr(0, 25) + "...";
+    double pct = t.value("progress", 0.0);
+    fmt::print("{:<10} {:<28} {:<12} {} {:5.1f}% {:>12} {:>12} {:>5}\n",
+               t.value("id", "").substr(0, 10), name, t.value("state", ""), bar(pct, 16), pct,
+               rate(t.value("download_rate", 0.0)), rate(t.value("upload_rate", 0.0)),
+               t.value("peers", 0));
+  }
+  if (list["torrents"].empty()) fmt::print("(no torrents)\n");
+}
+
+}  // namespace
+
+int deluge_add(const Client& client, const std::string& what, bool paused) {
+  json body = {{"paused", paused}};
+  if (what.starts_with("magnet:") || what.starts_with("http://") || what.starts_with("https://"))
+    body["torrent_url"] = what;
+  else
+    body["torrent_file"] = std::filesystem::absolute(what).string();
+  json r = client.call("POST", "/services/deluge/torrents", body);
+  fmt::print("{}\n", r.value("torrent_id", ""));
+  return 0;
+}
+
+int deluge_list(const Client& client, bool watch, bool as_json) {
+  if (!watch) {
+    json r = client.call("GET", "/services/deluge/torrents");
+    if (as_json)
+      fmt::print("{}\n", r.dump(2));
+    else
+      print_table(r);
+    return 0;
+  }
+  bool tty = ::isatty(1);
+  while (true) {  // until interrupted
+    json r = client.call("GET", "/services/deluge/torrents");
+    if (tty) fmt::print("\x1b[H\x1b[2J");
+    print_table(r);
+    std::fflush(stdout);
+    std::this_thread::sleep_for(std::chrono::seconds(2));  // the deluge group allows 30/min
+  }
+}
+
+int deluge_info(const Client& client, const std::string& id, bool as_json) {
+  json r = client.call("GET", "/services/deluge/torrents/" + id);
+  const json& t = r["torrent"];
+  if (as_json) {
+    fmt::print("{}\n", r.dump(2));
+    return 0;
+  }
+  fmt::print("{}  {}\nstate {}  {:.1f}%  {} of {} bytes  ratio {:.2f}  eta {} s\n",
+             t.value("id", ""), t.value("name", ""), t.value("state", ""), t.value("progress", 0.0),
+             t.value("total_done", 0LL), t.value("total_wanted", 0LL), t.value("ratio", 0.0),
+             t.value("eta", 0LL));
+  fmt::print("down {}  up {}  seeds {}  peers {}\n", rate(t.value("download_rate", 0.0)),
+             rate(t.value("upload_rate", 0.0)), t.value("seeds", 0), t.value("num_peers", 0));
+  for (const auto& f : t["files"])
+    fmt::print("  file  {:5.1f}%  {:>12}  {}\n", f.value("progress", 0.0) * 100,
+               f.value("size", 0LL), f.value("path", ""));
+  for (const auto& tr : t["trackers"])
+    fmt::print("  tracker  tier {}  {}  {}\n", tr.value("tier", 0), tr.value("url", ""),
+               tr.value("status", ""));
+  for (const auto& p : t["peers"])
+    fmt::print("  peer  {}  {}  {:.1f}%  down {}  up {}\n", p.value("peer_id", ""),
+               p.value("client", ""), p.value("progress", 0.0) * 100,
+               rate(p.value("down_speed", 0.0)), rate(p.value("up_speed", 0.0)));
+  return 0;
+}
+
+int deluge_action(const Client& client, const std::string& id, const std::string& action,
+                  bool remove_data) {
+  json body = action == "remove" ? json{{"remove_data", remove_data}} : json(nullptr);
+  json r = client.call("POST", "/services/deluge/torrents/" + id + "/" + action, body);
+  fmt::print("{}\n", r.value("message", ""));
+  return 0;
+}
+
+}  // namespace moccha::cli

@@ -1,0 +1,217 @@
+"""Torrents through Deluge with a real swarm on loopback: opentracker (whitelist mode), a
+.torrent made by mktorrent, a libtorrent seeder, and the agent's managed deluged."""
+import hashlib
+import os
+import subprocess
+import tempfile
+import time
+import unittest
+
+from agent import Agent, run_cli, wait_for
+from test_services import free_port, loopback_config
+
+
+def sha256(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+class Swarm(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.procs = []
+        cls.tmp = tempfile.mkdtemp(prefix="moccha-swarm-")
+        seed_dir = os.path.join(cls.tmp, "seed")
+        payload = os.path.join(seed_dir, "payload")
+        os.makedirs(payload)
+        cls.files = {"data.bin": os.urandom(6 << 20), "notes.txt": b"moccha swarm test\n"}
+        for name, data in cls.files.items():
+            with open(os.path.join(payload, name), "wb") as f:
+                f.write(data)
+        tracker_port = free_port()
+        cls.torrent = os.path.join(cls.tmp, "payload.torrent")
+        subprocess.run(["mktorrent", "-l", "16", "-a",
+                        f"http://127.0.0.1:{tracker_port}/announce", "-o", cls.torrent, payload],
+                       check=True, timeout=60, stdout=subprocess.DEVNULL)
+        cls.info_hash = subprocess.run(
+            ["/usr/bin/python3", "-c",
+             "import libtorrent as lt, sys; print(lt.torrent_info(sys.argv[1]).info_hash())",
+             cls.torrent], capture_output=True, text=True, check=True, timeout=30).stdout.strip()
+        whitelist = os.path.join(cls.tmp, "whitelist")
+        with open(whitelist, "w") as f:
+            f.write(cls.info_hash + "\n")
+        # opentracker chroots (-d) and drops to nobody before it reads the whitelist: a no-op
+        # chroot, and a whitelist nobody can read.
+        os.chmod(cls.tmp, 0o755)
+        os.chmod(whitelist, 0o644)
+        cls.start(["opentracker", "-i", "127.0.0.1", "-p", str(tracker_port), "-P",
+                   str(tracker_port), "-w", whitelist, "-d", "/"], stderr=subprocess.DEVNULL)
+        seeder = cls.start(["/usr/bin/python3", os.path.join(os.path.dirname(__file__),
+                                                             "seeder.py"),
+                            cls.torrent, seed_dir, str(free_port())], stdout=subprocess.PIPE)
+        if seeder.stdout.readline().strip() != "seeding":
+            raise RuntimeError("the seeder did not start")
+        cls.agent = Agent("--no-rate-limit")
+        cfg = loopback_config()
+        cfg["download_path"] = os.path.join(cls.tmp, "downloads")
+        assert cls.agent.post("/services/config", body={"service_name": "deluge",
+                                                        "config": cfg}).status == 200
+        r = cls.agent.post("/services/deluge/start", timeout=90)
+        assert r.status == 200, r
+
+    @classmethod
+    def start(cls, argv, **kw):
+        p = subprocess.Popen(argv, text=True, **kw)
+        cls.procs.append(p)
+        return p
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.agent.post("/services/deluge/stop", timeout=60)
+        cls.agent.stop()
+        for p in cls.procs:
+            p.terminate()
+            try:
+                p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait(timeout=5)
+            if p.stdout:
+                p.stdout.close()
+
+    def details(self, tid):
+        return self.agent.get(f"/services/deluge/torrents/{tid}").json()["torrent"]
+
+    def test_download_completes_with_the_same_bytes(self):
+        a = self.agent
+        r = a.post("/services/deluge/torrents", body={"torrent_file": self.torrent})
+        self.assertEqual(r.status, 200, r)
+        body = r.json()
+        self.assertEqual(body["torrent_id"], self.info_hash)
+        self.assertEqual(body["message"], "Torrent added successfully")
+        dup = a.post("/services/deluge/torrents", body={"torrent_file": self.torrent})
+        self.assertEqual(dup.status, 409, dup)
+        self.assertEqual(dup.json()["torrent_id"], self.info_hash)
+        done = wait_for(lambda: (t := self.details(self.info_hash))["progress"] >= 100 and t,
+                        timeout=90, step=0.5)
+        self.assertEqual(done["total_done"], sum(len(d) for d in self.files.values()))
+        for name, data in self.files.items():
+            got = os.path.join(self.tmp, "downloads", "payload", name)
+            self.assertEqual(sha256(got), hashlib.sha256(data).hexdigest(), name)
+        self.assertEqual(sorted(f["path"] for f in done["files"]),
+                         ["payload/data.bin", "payload/notes.txt"])
+        for f in done["files"]:
+            self.assertEqual(set(f), {"index", "path", "size", "offset", "progress"})
+        self.assertEqual(done["trackers"][0]["url"].split("/")[-1], "announce")
+        listed = a.get("/services/deluge/torrents").json()
+        self.assertEqual(listed["count"], len(listed["torrents"]))
+        entry = next(t for t in listed["torrents"] if t["id"] == self.info_hash)
+        self.assertEqual(set(entry), {"id", "name", "progress", "state", "download_rate",
+                                      "upload_rate", "seeds", "peers", "total_wanted",
+                                      "total_done", "eta", "ratio"})
+        self.assertEqual(entry["name"], "payload")
+        seeding = a.get("/services/deluge/torrents?state=Seeding").json()["torrents"]
+        self.assertIn(self.info_hash, [t["id"] for t in seeding])
+        stats = a.get("/services/deluge/stats").json()["stats"]
+        self.assertEqual(set(stats), {"upload_rate", "download_rate", "dht_nodes", "num_peers",
+                                      "num_connections", "payload_upload_rate",
+                                      "payload_download_rate"})
+        peers = a.get(f"/services/deluge/peers/{self.info_hash}").json()
+        self.assertEqual(peers["count"], len(peers["peers"]))
+        for p in peers["peers"]:
+            self.assertEqual(p["ip"], "127.0.0.1")
+            self.assertEqual(p["peer_id"], f"127.0.0.1:{p['port']}")
+        # Pause and resume, then remove keeping the data.
+        self.assertEqual(a.post(f"/services/deluge/torrents/{self.info_hash}/pause").json()
+                         ["message"], f"Torrent {self.info_hash} paused")
+        wait_for(lambda: self.details(self.info_hash)["state"] == "Paused", timeout=20)
+        a.post(f"/services/deluge/torrents/{self.info_hash}/resume")
+        wait_for(lambda: self.details(self.info_hash)["state"] != "Paused", timeout=20)
+        r = a.post(f"/services/deluge/torrents/{self.info_hash}/remove",
+                   body={"remove_data": False})
+        self.assertEqual(r.json()["message"], f"Torrent {self.info_hash} removed")
+        self.assertEqual(a.get(f"/services/deluge/torrents/{self.info_hash}").status, 404)
+        self.assertTrue(os.path.exists(os.path.join(self.tmp, "downloads", "payload",
+                                                    "data.bin")))
+
+    def test_magnet_and_remove_with_data(self):
+        a = self.agent
+        magnet = "magnet:?xt=urn:btih:" + "ab" * 20 + "&dn=never"
+        r = a.post("/services/deluge/torrents", body={"torrent_url": magnet, "paused": True})
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.json()["torrent_id"], "ab" * 20)
+        self.assertEqual(a.post("/services/deluge/torrents",
+                                body={"torrent_url": magnet}).status, 409)
+        r = a.post(f"/services/deluge/torrents/{'ab' * 20}/remove", body={"remove_data": True})
+        self.assertEqual(r.status, 200)
+        self.assertEqual(a.get(f"/services/deluge/torrents/{'ab' * 20}").status, 404)
+
+    def test_cli(self):
+        env = {"MOCCHA_URL": self.agent.url, "MOCCHA_API_KEY": self.agent.key}
+        magnet = "magnet:?xt=urn:btih:" + "ef" * 20 + "&dn=cli-test"
+        out = run_cli("deluge-add", "--paused", magnet, env=env)
+        self.assertEqual((out.returncode, out.stdout.strip()), (0, "ef" * 20), out.stderr)
+        out = run_cli("deluge-list", env=env)
+        self.assertIn("efefefefef", out.stdout)
+        self.assertIn("cli-test", out.stdout)
+        out = run_cli("deluge-info", "ef" * 20, env=env)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertIn("cli-test", out.stdout)
+        out = run_cli("deluge-resume", "ef" * 20, env=env)
+        self.assertIn("resumed", out.stdout)
+        out = run_cli("deluge-pause", "ef" * 20, env=env)
+        self.assertIn("paused", out.stdout)
+        out = run_cli("deluge-remove", "--data", "ef" * 20, env=env)
+        self.assertIn("removed", out.stdout)
+        out = run_cli("deluge-info", "ef" * 20, env=env)
+        self.assertNotEqual(out.returncode, 0)
+        self.assertIn("404", out.stderr)
+        out = run_cli("deluge-add", "/no/such/file.torrent", env=env)
+        self.assertIn("400", out.stderr)
+
+    def test_bad_requests(self):
+        a = self.agent
+        not_torrent = os.path.join(self.tmp, "not.torrent")
+        with open(not_torrent, "w") as f:
+            f.write("hello")
+        for body, status in (({}, 400),
+                             ({"torrent_url": "magnet:?x", "torrent_file": self.torrent}, 400),
+                             ({"torrent_url": "magnet:?dn=nohash"}, 400),
+                             ({"torrent_url": "ftp://x/y.torrent"}, 400),
+                             ({"torrent_file": not_torrent}, 400),
+                             ({"torrent_file": "/no/such.torrent"}, 400),
+                             ({"torrent_url": 5}, 400)):
+            with self.subTest(body=body):
+                self.assertEqual(a.post("/services/deluge/torrents", body=body).status, status)
+        for path in ("/services/deluge/torrents/" + "0" * 40,
+                     "/services/deluge/peers/" + "0" * 40,
+                     "/services/deluge/torrents/not-a-hash"):
+            self.assertEqual(a.get(path).status, 404)
+        self.assertEqual(a.post("/services/deluge/torrents/" + "0" * 40 + "/pause").status, 404)
+
+
+class NotRunning(unittest.TestCase):
+    def test_every_torrent_endpoint_answers_503(self):
+        with Agent("--no-rate-limit") as a:
+            tid = "0" * 40
+            for method, path in (("GET", "/services/deluge/torrents"),
+                                 ("POST", "/services/deluge/torrents"),
+                                 ("GET", f"/services/deluge/torrents/{tid}"),
+                                 ("POST", f"/services/deluge/torrents/{tid}/pause"),
+                                 ("POST", f"/services/deluge/torrents/{tid}/resume"),
+                                 ("POST", f"/services/deluge/torrents/{tid}/remove"),
+                                 ("GET", "/services/deluge/stats"),
+                                 ("GET", f"/services/deluge/peers/{tid}")):
+                with self.subTest(path=path):
+                    body = {"torrent_url": "magnet:?xt=urn:btih:" + "cd" * 20} \
+                        if path.endswith("torrents") and method == "POST" else None
+                    r = a.request(method, path, body=body)
+                    self.assertEqual(r.status, 503, r)
+                    self.assertIn("not running", r.json()["error"])
+
+
+if __name__ == "__main__":
+    unittest.main()
