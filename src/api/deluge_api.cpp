@@ -1,7 +1,5 @@
 #include "api/deluge_api.h"
 
-#include <openssl/evp.h>
-
 #include <fstream>
 #include <memory>
 #include <regex>
@@ -81,15 +79,6 @@ std::string valid_id(const ApiRequest& req) {
     throw ApiError(404, "unknown torrent", "a torrent id is a 40-hex info-hash");
   for (char& c : id) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return id;
-}
-
-std::string base64(const std::string& data) {
-  std::string out(4 * ((data.size() + 2) / 3), '\0');
-  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(data.data()),
-                          static_cast<int>(data.size()));
-  out.resize(static_cast<std::size_t>(n));
-  return out;
 }
 
 json status_of(deluge::RpcClient& rpc, const std::string& id, const json& keys) {
@@ -202,7 +191,7 @@ void add_deluge_routes(http::Router& router, deluge::DelugeService* svc,
              added = rpc.call("core.add_torrent_url", json::array({u, options}));
            else
              added = rpc.call("core.add_torrent_file",
-                              json::array({filename, base64(filedump), options}));
+                              json::array({filename, deluge::base64(filedump), options}));
            std::string tid = added.is_string() ? added.get<std::string>() : id;
            if (tid.empty()) throw ApiError(400, "deluge did not add the torrent");
            return ApiResponse::ok(

@@ -172,6 +172,32 @@ class Swarm(unittest.TestCase):
         out = run_cli("deluge-add", "/no/such/file.torrent", env=env)
         self.assertIn("400", out.stderr)
 
+    def test_watch_folder(self):
+        a = self.agent
+        watch = os.path.join(self.tmp, "watch")
+        r = a.post("/services/config", body={"service_name": "deluge",
+                                             "config": {"auto_add_folder": watch}})
+        self.assertEqual(r.status, 200, r)
+        wait_for(lambda: os.path.isdir(watch), timeout=10)
+        magnet_torrent = os.path.join(self.tmp, "watch-src.torrent")
+        subprocess.run(["mktorrent", "-l", "15", "-a", "http://127.0.0.1:1/announce", "-o",
+                        magnet_torrent, os.path.join(self.tmp, "seed", "payload", "notes.txt")],
+                       check=True, timeout=60, stdout=subprocess.DEVNULL)
+        info_hash = subprocess.run(
+            ["/usr/bin/python3", "-c",
+             "import libtorrent as lt, sys; print(lt.torrent_info(sys.argv[1]).info_hash())",
+             magnet_torrent], capture_output=True, text=True, check=True).stdout.strip()
+        # Written elsewhere, then moved in whole; and a file that is not a torrent.
+        os.rename(magnet_torrent, os.path.join(watch, "dropped.torrent"))
+        with open(os.path.join(watch, "bogus.torrent"), "w") as f:
+            f.write("not bencode")
+        wait_for(lambda: os.path.exists(os.path.join(watch, "dropped.torrent.added")), timeout=20)
+        wait_for(lambda: os.path.exists(os.path.join(watch, "bogus.torrent.invalid")), timeout=20)
+        self.assertEqual(a.get(f"/services/deluge/torrents/{info_hash}").status, 200)
+        a.post(f"/services/deluge/torrents/{info_hash}/remove", body={"remove_data": False})
+        a.post("/services/config", body={"service_name": "deluge",
+                                         "config": {"auto_add_folder": ""}})
+
     def test_bad_requests(self):
         a = self.agent
         not_torrent = os.path.join(self.tmp, "not.torrent")

@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "core/log.h"
+#include "services/deluge/torrent_file.h"
 #include "store/files.h"
 #include "system/process.h"
 
@@ -215,6 +216,7 @@ json DelugeService::start_locked(const json& c) {
                          "cannot reach the remote deluged: " + std::string(e.what()));
     }
     intended_ = true;
+    start_watch_locked();
     return {{"pid", nullptr}, {"host", host}, {"port", port}};
   }
   remote_ = false;
@@ -289,6 +291,7 @@ json DelugeService::start_locked(const json& c) {
     ::usleep(200000);
   }
   intended_ = true;
+  start_watch_locked();
   return {{"pid", pid_}, {"host", host}, {"port", port}};
 }
 
@@ -298,6 +301,8 @@ void DelugeService::stop() {
 }
 
 void DelugeService::stop_locked() {
+  watch_.reset();  // joins its thread
+  watch_rpc_.reset();
   intended_ = false;
   restart_pending_ = false;
   if (remote_) {
@@ -339,6 +344,8 @@ bool DelugeService::child_alive_locked() {
   last_error_ = tail_of(fs::path(config_["config_dir"].get<std::string>()) / "deluged.log", 2000);
   log::warn("deluged (pid {}) died unexpectedly: {}", pid_, end);
   pid_ = -1;
+  watch_.reset();
+  watch_rpc_.reset();
   rpc_.reset();
   if (intended_ && config_.value("auto_restart", true)) {
     restart_pending_ = true;
@@ -416,7 +423,54 @@ std::vector<std::string> DelugeService::apply(const json& before, const json& af
     }
   }
   config_ = after;
+  if (before["auto_add_folder"] != after["auto_add_folder"]) {
+    watch_.reset();
+    watch_rpc_.reset();
+    start_watch_locked();
+  }
   return restart;
+}
+
+void DelugeService::start_watch_locked() {
+  std::string dir = config_.value("auto_add_folder", "");
+  if (dir.empty()) return;
+  watch_rpc_ = std::make_unique<RpcClient>(rpc_config(config_));
+  RpcClient* rpc = watch_rpc_.get();
+  watch_ = std::make_unique<WatchFolder>(
+      dir, [rpc](const std::string& path) { add_from_folder(*rpc, path); });
+  std::string error;
+  if (!watch_->start(error)) {
+    log::error("auto_add_folder: {}", error);
+    watch_.reset();
+    return;
+  }
+  log::info("watching {} for .torrent files", dir);
+}
+
+void DelugeService::add_from_folder(RpcClient& rpc, const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::error_code ec;
+  auto hash = torrent_info_hash(data);
+  if (!hash) {
+    log::warn("auto_add_folder: {} is not a torrent file; renamed .invalid", path);
+    fs::rename(path, path + ".invalid", ec);
+    return;
+  }
+  try {
+    rpc.call("core.add_torrent_file",
+             json::array({fs::path(path).filename().string(), base64(data), json::object()}));
+    log::info("auto_add_folder: added {} ({})", path, *hash);
+  } catch (const RpcError& e) {
+    if (std::string(e.what()).find("already") == std::string::npos) {
+      // The daemon is unreachable or refused it for another reason: log, and leave the file
+      // for the next start.
+      log::warn("auto_add_folder: {} not added: {}", path, e.what());
+      if (e.kind == RpcError::Kind::remote) fs::rename(path, path + ".invalid", ec);
+      return;
+    }
+  }
+  fs::rename(path, path + ".added", ec);
 }
 
 void DelugeService::supervise() {

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "services/deluge/rpc_client.h"
+#include "services/deluge/watch_folder.h"
 #include "services/service.h"
 
 namespace moccha::deluge {
@@ -50,6 +51,9 @@ class DelugeService : public services::Service {
   bool child_alive_locked();
   void install_deluged();
   RpcConfig rpc_config(const nlohmann::json& config) const;
+  // The auto_add_folder watcher, with an RPC connection of its own (it never takes mu_).
+  void start_watch_locked();
+  static void add_from_folder(RpcClient& rpc, const std::string& path);
 
   std::string data_dir_;
   std::mutex mu_;
@@ -60,6 +64,8 @@ class DelugeService : public services::Service {
   std::string last_exit_, last_error_;
   nlohmann::json config_;
   std::unique_ptr<RpcClient> rpc_;
+  std::unique_ptr<RpcClient> watch_rpc_;
+  std::unique_ptr<WatchFolder> watch_;
   std::chrono::steady_clock::time_point started_at_{}, restart_at_{};
   bool restart_pending_ = false;
   std::chrono::seconds backoff_{1};

@@ -1,5 +1,6 @@
 #include "services/deluge/torrent_file.h"
 
+#include <openssl/evp.h>
 #include <openssl/sha.h>
 
 #include <cctype>
@@ -110,6 +111,15 @@ std::optional<std::string> magnet_info_hash(std::string_view uri) {
     return std::nullopt;
   }
   return std::nullopt;
+}
+
+std::string base64(std::string_view data) {
+  std::string out(4 * ((data.size() + 2) / 3), '\0');
+  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                          reinterpret_cast<const unsigned char*>(data.data()),
+                          static_cast<int>(data.size()));
+  out.resize(static_cast<std::size_t>(n));
+  return out;
 }
 
 }  // namespace moccha::deluge

@@ -16,4 +16,7 @@ std::optional<std::string> torrent_info_hash(std::string_view data);
 // URI is not a usable magnet link.
 std::optional<std::string> magnet_info_hash(std::string_view uri);
 
+// Standard base64 (Deluge's add_torrent_file takes the file so).
+std::string base64(std::string_view data);
+
 }  // namespace moccha::deluge
