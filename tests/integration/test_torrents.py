@@ -1,7 +1,11 @@
 """Torrents through Deluge with a real swarm on loopback: opentracker (whitelist mode), a
 .torrent made by mktorrent, a libtorrent seeder, and the agent's managed deluged."""
 import hashlib
+import hmac
+import http.server
+import json
 import os
+import threading
 import subprocess
 import tempfile
 import time
@@ -54,9 +58,25 @@ class Swarm(unittest.TestCase):
                             cls.torrent, seed_dir, str(free_port())], stdout=subprocess.PIPE)
         if seeder.stdout.readline().strip() != "seeding":
             raise RuntimeError("the seeder did not start")
+        # A webhook receiver on loopback: records every POST.
+        cls.hooks = []
+
+        class Receiver(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                cls.hooks.append((dict(self.headers), body))
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+        cls.receiver = http.server.HTTPServer(("127.0.0.1", 0), Receiver)
+        threading.Thread(target=cls.receiver.serve_forever, daemon=True).start()
         cls.agent = Agent("--no-rate-limit")
         cfg = loopback_config()
         cfg["download_path"] = os.path.join(cls.tmp, "downloads")
+        cfg["webhooks"] = [f"http://127.0.0.1:{cls.receiver.server_port}/done"]
+        cfg["webhook_secret"] = "s3cret"
         assert cls.agent.post("/services/config", body={"service_name": "deluge",
                                                         "config": cfg}).status == 200
         r = cls.agent.post("/services/deluge/start", timeout=90)
@@ -70,6 +90,8 @@ class Swarm(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
+        cls.receiver.shutdown()
+        cls.receiver.server_close()
         cls.agent.post("/services/deluge/stop", timeout=60)
         cls.agent.stop()
         for p in cls.procs:
@@ -101,6 +123,16 @@ class Swarm(unittest.TestCase):
         for name, data in self.files.items():
             got = os.path.join(self.tmp, "downloads", "payload", name)
             self.assertEqual(sha256(got), hashlib.sha256(data).hexdigest(), name)
+        # Exactly one signed completion POST, from Deluge's TorrentFinishedEvent.
+        wait_for(lambda: self.hooks, timeout=20)
+        time.sleep(1)
+        mine = [h for h in self.hooks if json.loads(h[1])["torrent_id"] == self.info_hash]
+        self.assertEqual(len(mine), 1, self.hooks)
+        headers, body = mine[0]
+        expected = hmac.new(b"s3cret", body, hashlib.sha256).hexdigest()
+        self.assertEqual(headers["X-Moccha-Signature"], "sha256=" + expected)
+        event = json.loads(body)
+        self.assertEqual((event["event"], event["name"]), ("torrent_finished", "payload"))
         self.assertEqual(sorted(f["path"] for f in done["files"]),
                          ["payload/data.bin", "payload/notes.txt"])
         for f in done["files"]:

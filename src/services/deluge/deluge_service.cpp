@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "core/log.h"
+#include "core/time_util.h"
 #include "services/deluge/torrent_file.h"
 #include "store/files.h"
 #include "system/process.h"
@@ -102,7 +103,9 @@ json DelugeService::defaults() const {
           {"natpmp", true},
           {"auto_install", true},
           {"auto_restart", true},
-          {"autostart", true}};
+          {"autostart", true},
+          {"webhooks", json::array()},
+          {"webhook_secret", ""}};
 }
 
 void DelugeService::validate(const json& c) const {
@@ -121,6 +124,11 @@ void DelugeService::validate(const json& c) const {
   if (!watch.empty() && !fs::path(watch).is_absolute())
     bad("'auto_add_folder' must be an absolute path (or empty for none)");
   if (c["host"].get<std::string>().empty()) bad("'host' must not be empty");
+  for (const auto& url : c["webhooks"]) {
+    if (!url.is_string() || !(url.get<std::string>().starts_with("http://") ||
+                              url.get<std::string>().starts_with("https://")))
+      bad("'webhooks' must be a list of http(s) URLs");
+  }
 }
 
 json DelugeService::core_settings(const json& c) {
@@ -217,6 +225,7 @@ json DelugeService::start_locked(const json& c) {
     }
     intended_ = true;
     start_watch_locked();
+    start_events_locked();
     return {{"pid", nullptr}, {"host", host}, {"port", port}};
   }
   remote_ = false;
@@ -292,6 +301,7 @@ json DelugeService::start_locked(const json& c) {
   }
   intended_ = true;
   start_watch_locked();
+  start_events_locked();
   return {{"pid", pid_}, {"host", host}, {"port", port}};
 }
 
@@ -301,6 +311,7 @@ void DelugeService::stop() {
 }
 
 void DelugeService::stop_locked() {
+  stop_events_locked();
   watch_.reset();  // joins its thread
   watch_rpc_.reset();
   intended_ = false;
@@ -344,6 +355,7 @@ bool DelugeService::child_alive_locked() {
   last_error_ = tail_of(fs::path(config_["config_dir"].get<std::string>()) / "deluged.log", 2000);
   log::warn("deluged (pid {}) died unexpectedly: {}", pid_, end);
   pid_ = -1;
+  stop_events_locked();
   watch_.reset();
   watch_rpc_.reset();
   rpc_.reset();
@@ -423,12 +435,71 @@ std::vector<std::string> DelugeService::apply(const json& before, const json& af
     }
   }
   config_ = after;
+  set_hooks(after);
   if (before["auto_add_folder"] != after["auto_add_folder"]) {
     watch_.reset();
     watch_rpc_.reset();
     start_watch_locked();
   }
   return restart;
+}
+
+void DelugeService::set_hooks(const json& config) {
+  std::lock_guard lock(hooks_mu_);
+  hook_urls_ = config.value("webhooks", json::array()).get<std::vector<std::string>>();
+  hook_secret_ = config.value("webhook_secret", "");
+}
+
+void DelugeService::start_events_locked() {
+  set_hooks(config_);
+  events_stop_ = false;
+  events_thread_ = std::thread([this, cfg = rpc_config(config_)] { events_loop(cfg); });
+}
+
+void DelugeService::stop_events_locked() {
+  events_stop_ = true;
+  if (events_thread_.joinable()) events_thread_.join();
+}
+
+void DelugeService::events_loop(RpcConfig config) {
+  config.connect_timeout = std::chrono::seconds(2);
+  RpcClient rpc(config);
+  bool subscribed = false;
+  while (!events_stop_) {
+    try {
+      if (!subscribed) {
+        rpc.connect();
+        rpc.call("daemon.set_event_interest", json::array({json::array({"TorrentFinishedEvent"})}));
+        subscribed = true;
+      }
+      auto ev = rpc.wait_event(std::chrono::milliseconds(300));
+      if (!ev || (*ev)[0] != "TorrentFinishedEvent" || !(*ev)[1].is_array() || (*ev)[1].empty())
+        continue;
+      std::string id = (*ev)[1][0].get<std::string>();
+      std::vector<std::string> urls;
+      std::string secret;
+      {
+        std::lock_guard lock(hooks_mu_);
+        urls = hook_urls_;
+        secret = hook_secret_;
+      }
+      if (urls.empty()) continue;
+      json s =
+          rpc.call("core.get_torrent_status",
+                   json::array({id, json::array({"name", "total_wanted", "download_location"})}));
+      json payload = {{"event", "torrent_finished"},
+                      {"torrent_id", id},
+                      {"name", s.value("name", "")},
+                      {"size", s.value("total_wanted", 0LL)},
+                      {"download_path", s.value("download_location", "")},
+                      {"time", iso8601_utc_now()}};
+      log::info("torrent {} finished: notifying {} webhook(s)", id, urls.size());
+      webhooks_.send(urls, secret, payload);
+    } catch (const std::exception& e) {
+      subscribed = false;  // reconnect and subscribe again, unless we are stopping
+      for (int i = 0; i < 10 && !events_stop_; ++i) ::usleep(100000);
+    }
+  }
 }
 
 void DelugeService::start_watch_locked() {

@@ -5,13 +5,16 @@
 
 #include <sys/types.h>
 
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 
 #include "services/deluge/rpc_client.h"
 #include "services/deluge/watch_folder.h"
+#include "services/deluge/webhooks.h"
 #include "services/service.h"
 
 namespace moccha::deluge {
@@ -54,6 +57,11 @@ class DelugeService : public services::Service {
   // The auto_add_folder watcher, with an RPC connection of its own (it never takes mu_).
   void start_watch_locked();
   static void add_from_folder(RpcClient& rpc, const std::string& path);
+  // TorrentFinishedEvent -> webhooks, on a connection and thread of their own (never mu_).
+  void start_events_locked();
+  void stop_events_locked();
+  void events_loop(RpcConfig config);
+  void set_hooks(const nlohmann::json& config);
 
   std::string data_dir_;
   std::mutex mu_;
@@ -66,6 +74,12 @@ class DelugeService : public services::Service {
   std::unique_ptr<RpcClient> rpc_;
   std::unique_ptr<RpcClient> watch_rpc_;
   std::unique_ptr<WatchFolder> watch_;
+  std::thread events_thread_;
+  std::atomic<bool> events_stop_{false};
+  std::mutex hooks_mu_;
+  std::vector<std::string> hook_urls_;
+  std::string hook_secret_;
+  Webhooks webhooks_;
   std::chrono::steady_clock::time_point started_at_{}, restart_at_{};
   bool restart_pending_ = false;
   std::chrono::seconds backoff_{1};

@@ -290,6 +290,33 @@ json RpcClient::call_locked(const std::string& method, const json& args, const j
   }
 }
 
+std::optional<json> RpcClient::wait_event(std::chrono::milliseconds wait) {
+  std::lock_guard lock(mu_);
+  if (!events_.empty()) {
+    json e = std::move(events_.front());
+    events_.pop_front();
+    return e;
+  }
+  if (!ssl_) connect_locked();
+  // Only start reading a message once its first byte is there: a read cut off by a timeout
+  // would leave the stream out of step.
+  if (SSL_pending(ssl_) == 0) {
+    pollfd p{fd_, POLLIN, 0};
+    int rc = ::poll(&p, 1, static_cast<int>(wait.count()));
+    if (rc == 0) return std::nullopt;
+    if (rc < 0) return std::nullopt;
+  }
+  try {
+    json msg = read_message(Clock::now() + cfg_.call_timeout);
+    if (msg.is_array() && msg.size() >= 2 && msg[0] == 3)
+      return json::array({msg[1], msg.size() > 2 ? msg[2] : json()});
+    return std::nullopt;  // a stray reply: nothing waits for it
+  } catch (const RpcError&) {
+    close_locked();
+    throw;
+  }
+}
+
 std::deque<json> RpcClient::take_events() {
   std::lock_guard lock(mu_);
   return std::exchange(events_, {});

@@ -11,6 +11,7 @@
 #include <deque>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <stdexcept>
 #include <string>
 
@@ -58,6 +59,10 @@ class RpcClient {
   // Calls `method`; reconnects once if the connection had dropped. Throws RpcError.
   nlohmann::json call(const std::string& method, nlohmann::json args = nlohmann::json::array(),
                       nlohmann::json kwargs = nlohmann::json::object());
+
+  // Waits up to `wait` for the next event ([name, args]) on this connection (after
+  // daemon.set_event_interest). nullopt when none came. Throws RpcError.
+  std::optional<nlohmann::json> wait_event(std::chrono::milliseconds wait);
 
   // Events the daemon pushed ([name, args]) since the last call.
   std::deque<nlohmann::json> take_events();

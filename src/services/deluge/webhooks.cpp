@@ -1,0 +1,112 @@
+#include "services/deluge/webhooks.h"
+
+#include <curl/curl.h>
+#include <openssl/hmac.h>
+
+#include <chrono>
+#include <memory>
+
+#include "core/log.h"
+
+namespace moccha::deluge {
+
+std::string hmac_sha256_hex(const std::string& key, const std::string& data) {
+  unsigned char mac[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+       reinterpret_cast<const unsigned char*>(data.data()), data.size(), mac, &len);
+  static const char* hex = "0123456789abcdef";
+  std::string out;
+  for (unsigned int i = 0; i < len; ++i) {
+    out += hex[mac[i] >> 4];
+    out += hex[mac[i] & 15];
+  }
+  return out;
+}
+
+Webhooks::Webhooks() : thread_([this] { loop(); }) {}
+
+Webhooks::~Webhooks() {
+  {
+    std::lock_guard lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  thread_.join();
+}
+
+void Webhooks::send(const std::vector<std::string>& urls, const std::string& secret,
+                    const nlohmann::json& payload) {
+  std::string body = payload.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& url : urls) {
+      if (queue_.size() >= 1000) {
+        log::warn("webhook queue full: dropping the delivery to {}", url);
+        continue;
+      }
+      queue_.push_back({url, secret, body});
+    }
+  }
+  cv_.notify_all();
+}
+
+bool Webhooks::post(const Delivery& d, std::string& error) {
+  std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> curl(curl_easy_init(), curl_easy_cleanup);
+  if (!curl) {
+    error = "libcurl init failed";
+    return false;
+  }
+  curl_slist* headers = curl_slist_append(nullptr, "Content-Type: application/json");
+  headers = curl_slist_append(headers, "X-Moccha-Event: torrent_finished");
+  if (!d.secret.empty()) {
+    std::string sig = "X-Moccha-Signature: sha256=" + hmac_sha256_hex(d.secret, d.body);
+    headers = curl_slist_append(headers, sig.c_str());
+  }
+  std::unique_ptr<curl_slist, decltype(&curl_slist_free_all)> owner(headers, curl_slist_free_all);
+  curl_easy_setopt(curl.get(), CURLOPT_URL, d.url.c_str());
+  curl_easy_setopt(curl.get(), CURLOPT_HTTPHEADER, headers);
+  curl_easy_setopt(curl.get(), CURLOPT_POSTFIELDS, d.body.c_str());
+  curl_easy_setopt(curl.get(), CURLOPT_POSTFIELDSIZE, static_cast<long>(d.body.size()));
+  curl_easy_setopt(curl.get(), CURLOPT_TIMEOUT, 10L);
+  curl_easy_setopt(curl.get(), CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(
+      curl.get(), CURLOPT_WRITEFUNCTION, +[](char*, size_t s, size_t n, void*) { return s * n; });
+  CURLcode rc = curl_easy_perform(curl.get());
+  long status = 0;
+  curl_easy_getinfo(curl.get(), CURLINFO_RESPONSE_CODE, &status);
+  if (rc != CURLE_OK) {
+    error = curl_easy_strerror(rc);
+    return false;
+  }
+  if (status < 200 || status >= 300) {
+    error = "HTTP " + std::to_string(status);
+    return false;
+  }
+  return true;
+}
+
+void Webhooks::loop() {
+  std::unique_lock lock(mu_);
+  while (true) {
+    cv_.wait(lock, [this] { return stop_ || !queue_.empty(); });
+    if (stop_) return;
+    Delivery d = std::move(queue_.front());
+    queue_.pop_front();
+    lock.unlock();
+    std::string error;
+    auto wait = std::chrono::seconds(1);
+    bool delivered = false;
+    for (int attempt = 1; attempt <= 5 && !delivered; ++attempt) {
+      delivered = post(d, error);
+      if (delivered || attempt == 5) break;
+      std::unique_lock pause(mu_);
+      if (cv_.wait_for(pause, wait, [this] { return stop_; })) return;
+      wait *= 2;
+    }
+    if (!delivered) log::warn("webhook to {} failed after 5 tries: {}", d.url, error);
+    lock.lock();
+  }
+}
+
+}  // namespace moccha::deluge
