@@ -57,6 +57,7 @@ bench: build
 	bench/http $(BUILD)/moccha
 	bench/exec $(BUILD)/moccha
 	bench/files $(BUILD)/moccha
+	bench/torrents $(BUILD)/moccha
 
 format:
 	clang-format -i $$(git ls-files '*.cpp' '*.h')

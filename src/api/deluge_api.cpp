@@ -4,6 +4,7 @@
 #include <memory>
 #include <regex>
 
+#include "files/multipart.h"
 #include "files/paths.h"
 #include "http/router.h"
 #include "services/deluge/deluge_service.h"
@@ -139,12 +140,52 @@ void add_deluge_routes(http::Router& router, deluge::DelugeService* svc,
   router.add(
       {"POST", "/services/deluge/torrents",
        [run, paths, svc](ApiRequest& req, Responder respond) {
-         auto url = http::optional_string(req.json, "torrent_url");
-         auto file = http::optional_string(req.json, "torrent_file");
-         auto dest = http::optional_string(req.json, "download_path");
-         bool paused = http::optional_bool(req.json, "paused").value_or(false);
-         if (url.has_value() == file.has_value())
-           throw ApiError(400, "give exactly one of 'torrent_url' and 'torrent_file'");
+         // JSON as the spec has it, or (beyond it) multipart/form-data with the .torrent in a
+         // part named "torrent" or "file" and optional download_path/paused fields.
+         std::optional<std::string> url, file, dest, uploaded;
+         bool paused = false;
+         std::string uploaded_name;
+         if (auto boundary = files::multipart_boundary(req.headers["content-type"])) {
+           std::map<std::string, std::string> fields;
+           std::string current;
+           files::MultipartParser parser(
+               *boundary,
+               {[&](const files::PartHeaders& h) {
+                  current = h.name;
+                  if (h.filename && (h.name == "torrent" || h.name == "file")) {
+                    uploaded = "";
+                    uploaded_name = *h.filename;
+                  }
+                },
+                [&](const char* p, std::size_t n) {
+                  if (current == "torrent" || current == "file") {
+                    if (uploaded) uploaded->append(p, n);
+                  } else {
+                    fields[current].append(p, n);
+                  }
+                },
+                [] {}});
+           try {
+             parser.feed(req.body.data(), req.body.size());
+           } catch (const files::MultipartError& e) {
+             throw ApiError(400, "malformed multipart body", e.what());
+           }
+           if (!parser.done()) throw ApiError(400, "malformed multipart body", "it ends early");
+           if (!uploaded) throw ApiError(400, "no .torrent part", "name the part 'torrent'");
+           if (fields.count("download_path")) dest = fields["download_path"];
+           paused = fields["paused"] == "true" || fields["paused"] == "1";
+         } else {
+           if (!req.body.empty()) {
+             req.json = json::parse(req.body, nullptr, false);
+             if (req.json.is_discarded()) throw ApiError(400, "malformed JSON");
+           }
+           url = http::optional_string(req.json, "torrent_url");
+           file = http::optional_string(req.json, "torrent_file");
+           dest = http::optional_string(req.json, "download_path");
+           paused = http::optional_bool(req.json, "paused").value_or(false);
+           if (url.has_value() == file.has_value())
+             throw ApiError(400, "give exactly one of 'torrent_url' and 'torrent_file'");
+         }
          if (dest && !std::filesystem::path(*dest).is_absolute())
            throw ApiError(400, "'download_path' must be an absolute path");
          json options = {{"add_paused", paused}};
@@ -158,6 +199,12 @@ void add_deluge_routes(http::Router& router, deluge::DelugeService* svc,
          } else if (url) {
            if (!url->starts_with("http://") && !url->starts_with("https://"))
              throw ApiError(400, "'torrent_url' must be a magnet link or an http(s) URL");
+         } else if (uploaded) {
+           filedump = std::move(*uploaded);
+           auto h = deluge::torrent_info_hash(filedump);
+           if (!h) throw ApiError(400, "not a torrent file", uploaded_name);
+           id = *h;
+           filename = uploaded_name.empty() ? id + ".torrent" : uploaded_name;
          } else {
            std::filesystem::path p;
            try {
@@ -199,7 +246,7 @@ void add_deluge_routes(http::Router& router, deluge::DelugeService* svc,
          });
          (void)svc;
        },
-       http::BodyKind::json});
+       http::BodyKind::raw});
 
   router.add(
       {"GET", "/services/deluge/torrents/{torrent_id}", [run](ApiRequest& req, Responder respond) {

@@ -169,6 +169,31 @@ class Swarm(unittest.TestCase):
         self.assertTrue(os.path.exists(os.path.join(self.tmp, "downloads", "payload",
                                                     "data.bin")))
 
+    def test_multipart_upload_of_a_torrent(self):
+        a = self.agent
+        src = os.path.join(self.tmp, "upload-src.torrent")
+        subprocess.run(["mktorrent", "-l", "15", "-a", "http://127.0.0.1:1/announce", "-o", src,
+                        os.path.join(self.tmp, "seed", "payload", "notes.txt")],
+                       check=True, timeout=60, stdout=subprocess.DEVNULL)
+        with open(src, "rb") as f:
+            data = f.read()
+        boundary = "moccha-torrent-boundary"
+        body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"paused\"\r\n\r\n"
+                f"true\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"torrent\"; "
+                f"filename=\"up.torrent\"\r\n\r\n").encode() + data + \
+            f"\r\n--{boundary}--\r\n".encode()
+        r = a.request("POST", "/services/deluge/torrents", body=body, headers={
+            "Content-Type": f"multipart/form-data; boundary={boundary}"})
+        self.assertEqual(r.status, 200, r)
+        tid = r.json()["torrent_id"]
+        self.assertEqual(self.details(tid)["name"], "notes.txt")
+        self.assertEqual(self.details(tid)["state"], "Paused")
+        bad = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"torrent\"; "
+               f"filename=\"x.torrent\"\r\n\r\nnot a torrent\r\n--{boundary}--\r\n").encode()
+        self.assertEqual(a.request("POST", "/services/deluge/torrents", body=bad, headers={
+            "Content-Type": f"multipart/form-data; boundary={boundary}"}).status, 400)
+        a.post(f"/services/deluge/torrents/{tid}/remove", body={"remove_data": False})
+
     def test_magnet_and_remove_with_data(self):
         a = self.agent
         magnet = "magnet:?xt=urn:btih:" + "ab" * 20 + "&dn=never"
