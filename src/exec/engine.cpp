@@ -1,8 +1,8 @@
 #include "exec/engine.h"
 
 #include <fmt/core.h>
-#include <sys/random.h>
 
+#include "core/hex.h"
 #include "core/log.h"
 #include "core/time_util.h"
 #include "store/database.h"
@@ -13,18 +13,7 @@ using json = nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
 std::string random_id() {
-  unsigned char b[8];
-  if (::getrandom(b, sizeof b, 0) != sizeof b) {
-    auto t = Clock::now().time_since_epoch().count();
-    for (int i = 0; i < 8; ++i) b[i] = static_cast<unsigned char>(t >> (i * 8));
-  }
-  static const char* hex = "0123456789abcdef";
-  std::string id;
-  for (unsigned char c : b) {
-    id += hex[c >> 4];
-    id += hex[c & 15];
-  }
-  return id;
+  return random_hex(8);
 }
 
 struct Engine::Task {

@@ -2,13 +2,14 @@
 
 #include <fcntl.h>
 #include <stdio.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+
+#include "core/hex.h"
 
 namespace moccha::files {
 
@@ -23,18 +24,6 @@ namespace {
               : e == EACCES || e == EPERM     ? Code::forbidden
                                               : Code::io;
   throw Error(code, what + ": " + std::strerror(e));
-}
-
-std::string random_suffix() {
-  unsigned char b[8];
-  if (::getrandom(b, sizeof b, 0) != sizeof b) return std::to_string(::getpid());
-  static const char* hex = "0123456789abcdef";
-  std::string s;
-  for (unsigned char c : b) {
-    s += hex[c >> 4];
-    s += hex[c & 15];
-  }
-  return s;
 }
 
 }  // namespace
@@ -116,7 +105,7 @@ AtomicWriter::AtomicWriter(const fs::path& final_path, const fs::path& temp_dir,
   }, tmp{};
   bool same_fs = ::stat(dir.c_str(), &dst) == 0 && ::stat(temp_dir.c_str(), &tmp) == 0 &&
                  dst.st_dev == tmp.st_dev;
-  std::string name = ".moccha-upload-" + random_suffix();
+  std::string name = ".moccha-upload-" + random_hex(8);
   temp_ = (same_fs ? temp_dir : dir) / name;
   fd_ = ::open(temp_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   if (fd_ < 0) fail_errno("create " + temp_.string());

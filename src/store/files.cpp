@@ -1,7 +1,6 @@
 #include "store/files.h"
 
 #include <fcntl.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -9,6 +8,8 @@
 #include <fstream>
 #include <random>
 #include <system_error>
+
+#include "core/hex.h"
 
 namespace moccha::store {
 namespace {
@@ -83,19 +84,7 @@ ApiKey load_or_create_api_key(const std::filesystem::path& data_dir) {
     out.key = trim(text);
     if (!out.key.empty()) return out;
   }
-  unsigned char bytes[32];
-  std::size_t got = 0;
-  while (got < sizeof bytes) {
-    ssize_t n = ::getrandom(bytes + got, sizeof bytes - got, 0);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) throw_errno("getrandom");
-    got += static_cast<std::size_t>(n);
-  }
-  static const char* hex = "0123456789abcdef";
-  for (unsigned char b : bytes) {
-    out.key += hex[b >> 4];
-    out.key += hex[b & 15];
-  }
+  out.key = random_hex(32);
   ensure_dir(data_dir);
   write_file_atomic(out.file, out.key + "\n", 0600);
   out.generated = true;

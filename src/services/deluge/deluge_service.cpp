@@ -1,7 +1,6 @@
 #include "services/deluge/deluge_service.h"
 
 #include <signal.h>
-#include <sys/random.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -9,6 +8,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "core/hex.h"
 #include "core/log.h"
 #include "core/time_util.h"
 #include "services/deluge/torrent_file.h"
@@ -26,18 +26,6 @@ namespace {
 
 bool is_local(const std::string& host) {
   return host.empty() || host == "localhost" || host == "127.0.0.1" || host == "::1";
-}
-
-std::string random_hex(int bytes) {
-  std::string out;
-  static const char* hex = "0123456789abcdef";
-  for (int i = 0; i < bytes; ++i) {
-    unsigned char b = 0;
-    if (::getrandom(&b, 1, 0) != 1) b = static_cast<unsigned char>(std::rand());
-    out += hex[b >> 4];
-    out += hex[b & 15];
-  }
-  return out;
 }
 
 bool on_path(const std::string& program) {

@@ -5,6 +5,8 @@
 
 #include <cctype>
 
+#include "core/hex.h"
+
 namespace moccha::deluge {
 namespace {
 
@@ -43,16 +45,6 @@ bool skip(std::string_view d, std::size_t& pos, int depth) {
   return false;
 }
 
-std::string hex(const unsigned char* p, std::size_t n) {
-  static const char* h = "0123456789abcdef";
-  std::string out;
-  for (std::size_t i = 0; i < n; ++i) {
-    out += h[p[i] >> 4];
-    out += h[p[i] & 15];
-  }
-  return out;
-}
-
 }  // namespace
 
 std::optional<std::string> torrent_info_hash(std::string_view d) {
@@ -67,7 +59,7 @@ std::optional<std::string> torrent_info_hash(std::string_view d) {
     if (key == "4:info" && d[value_start] == 'd') {
       unsigned char sha[SHA_DIGEST_LENGTH];
       SHA1(reinterpret_cast<const unsigned char*>(d.data() + value_start), pos - value_start, sha);
-      return hex(sha, sizeof sha);
+      return to_hex(std::string_view(reinterpret_cast<char*>(sha), sizeof sha));
     }
   }
   return std::nullopt;
@@ -106,7 +98,7 @@ std::optional<std::string> magnet_info_hash(std::string_view uri) {
           bytes[index++] = static_cast<unsigned char>((buffer >> bits) & 0xff);
         }
       }
-      return hex(bytes, 20);
+      return to_hex(std::string_view(reinterpret_cast<char*>(bytes), 20));
     }
     return std::nullopt;
   }

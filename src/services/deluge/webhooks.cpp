@@ -6,6 +6,7 @@
 #include <chrono>
 #include <memory>
 
+#include "core/hex.h"
 #include "core/log.h"
 
 namespace moccha::deluge {
@@ -15,13 +16,7 @@ std::string hmac_sha256_hex(const std::string& key, const std::string& data) {
   unsigned int len = 0;
   HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
        reinterpret_cast<const unsigned char*>(data.data()), data.size(), mac, &len);
-  static const char* hex = "0123456789abcdef";
-  std::string out;
-  for (unsigned int i = 0; i < len; ++i) {
-    out += hex[mac[i] >> 4];
-    out += hex[mac[i] & 15];
-  }
-  return out;
+  return to_hex(std::string_view(reinterpret_cast<char*>(mac), len));
 }
 
 Webhooks::Webhooks() : thread_([this] { loop(); }) {}
