@@ -200,8 +200,10 @@ class Decoder {
  private:
   void put(json& obj, int depth) {
     json k = value(depth + 1);
-    std::string key = k.is_string() ? k.get<std::string>()
-                                    : k.dump(-1, ' ', false, json::error_handler_t::replace);
+    // Python keys are hashable scalars (a tuple key would be a list here; Deluge sends none).
+    // A container as a key is refused: its text, nested, grows exponentially with escaping.
+    if (k.is_structured()) throw RencodeError("rencode: a dict key must be a scalar");
+    std::string key = k.is_string() ? k.get<std::string>() : k.dump();
     obj[key] = value(depth + 1);
   }
   unsigned char byte() {
