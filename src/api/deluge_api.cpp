@@ -150,7 +150,7 @@ void add_deluge_routes(http::Router& router, deluge::DelugeService* svc,
 
   router.add(
       {"POST", "/services/deluge/torrents",
-       [run, paths, svc](ApiRequest& req, Responder respond) {
+       [run, paths](ApiRequest& req, Responder respond) {
          // JSON as the spec has it, or (beyond it) multipart/form-data with the .torrent in a
          // part named "torrent" or "file" and optional download_path/paused fields.
          std::optional<std::string> url, file, dest, uploaded;
@@ -254,7 +254,6 @@ void add_deluge_routes(http::Router& router, deluge::DelugeService* svc,
            return ApiResponse::ok(
                {{"success", true}, {"message", "Torrent added successfully"}, {"torrent_id", tid}});
          });
-         (void)svc;
        },
        http::BodyKind::raw});
 
