@@ -8,6 +8,7 @@
 #include <charconv>
 #include <memory>
 
+#include "core/hex.h"
 #include "core/time_util.h"
 #include "files/file_ops.h"
 #include "files/multipart.h"
@@ -114,18 +115,10 @@ std::string content_type_for(const fs::path& p) {
 
 // attachment; filename="ascii"; filename*=UTF-8''percent-encoded (RFC 6266).
 std::string content_disposition(const std::string& name) {
-  std::string ascii, encoded;
-  static const char* hex = "0123456789ABCDEF";
-  for (unsigned char c : name) {
+  std::string ascii;
+  for (unsigned char c : name)
     ascii += (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') ? static_cast<char>(c) : '_';
-    if (std::isalnum(c) || std::strchr("-._~", c)) {
-      encoded += static_cast<char>(c);
-    } else {
-      encoded += '%';
-      encoded += hex[c >> 4];
-      encoded += hex[c & 15];
-    }
-  }
+  std::string encoded = percent_encode(name);
   return "attachment; filename=\"" + ascii + "\"; filename*=UTF-8''" + encoded;
 }
 

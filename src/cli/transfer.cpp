@@ -10,6 +10,8 @@
 #include <filesystem>
 #include <memory>
 
+#include "core/hex.h"
+
 namespace moccha::cli {
 namespace {
 
@@ -26,19 +28,9 @@ std::string human(double bytes) {
   return fmt::format("{:.1f} {}", bytes, units[u]);
 }
 
+// Query values keep '/' readable; everything else outside RFC 3986's unreserved is escaped.
 std::string url_encode(const std::string& s) {
-  std::string out;
-  static const char* hex = "0123456789ABCDEF";
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || std::strchr("-._~/", c)) {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += hex[c >> 4];
-      out += hex[c & 15];
-    }
-  }
-  return out;
+  return percent_encode(s, "/");
 }
 
 // Progress: a redrawn bar on a terminal, a line every few seconds otherwise.

@@ -30,4 +30,23 @@ std::string random_hex(std::size_t n) {
   return to_hex(bytes);
 }
 
+std::string percent_encode(std::string_view text, std::string_view keep) {
+  static constexpr char digits[] = "0123456789ABCDEF";
+  static constexpr std::string_view unreserved = "-._~";
+  std::string out;
+  for (unsigned char c : text) {
+    bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                 (c != 0 && (unreserved.find(static_cast<char>(c)) != std::string_view::npos ||
+                             keep.find(static_cast<char>(c)) != std::string_view::npos));
+    if (plain) {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += digits[c >> 4];
+      out += digits[c & 15];
+    }
+  }
+  return out;
+}
+
 }  // namespace moccha

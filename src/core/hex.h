@@ -13,4 +13,8 @@ std::string to_hex(std::string_view bytes);
 // randomness to give (getrandom fails), rather than return a guessable value.
 std::string random_hex(std::size_t n);
 
+// RFC 3986 percent-encoding: unreserved characters (letters, digits, "-._~") and those in
+// `keep` stay as they are; every other byte becomes %XX.
+std::string percent_encode(std::string_view text, std::string_view keep = {});
+
 }  // namespace moccha
