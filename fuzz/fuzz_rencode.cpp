@@ -1,9 +1,11 @@
-// Bytes from a deluged (or anything listening on its port): rencode decoding and the zlib
-// message body. Anything decoded must re-encode and decode to the same value.
+// Bytes from a deluged (or anything listening on its port): rencode decoding, the torrent list
+// read in place, and the zlib message body. Anything decoded must re-encode and decode to the
+// same value; a torrent list written must be valid JSON.
 #include <cstddef>
 #include <cstdint>
 #include <string>
 
+#include "api/deluge_json.h"
 #include "services/deluge/rencode.h"
 #include "services/deluge/rpc_client.h"
 
@@ -17,6 +19,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) !=
         v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace))
       __builtin_trap();
+  } catch (const moccha::deluge::RencodeError&) {
+  }
+  try {
+    std::string body = moccha::api::torrent_list_body(in);
+    if (!nlohmann::json::accept(body)) __builtin_trap();
   } catch (const moccha::deluge::RencodeError&) {
   }
   try {

@@ -4,10 +4,12 @@
 #include <memory>
 #include <regex>
 
+#include "api/deluge_json.h"
 #include "files/multipart.h"
 #include "files/paths.h"
 #include "http/router.h"
 #include "services/deluge/deluge_service.h"
+#include "services/deluge/rencode.h"
 #include "services/deluge/torrent_file.h"
 
 namespace moccha::api {
@@ -20,58 +22,6 @@ using http::ApiResponse;
 using http::Responder;
 using nlohmann::json;
 using services::ServiceError;
-
-const json kListKeys = {"name",
-                        "progress",
-                        "state",
-                        "download_payload_rate",
-                        "upload_payload_rate",
-                        "num_seeds",
-                        "num_peers",
-                        "total_wanted",
-                        "total_done",
-                        "eta",
-                        "ratio"};
-
-double num(const json& s, const char* k) {
-  auto it = s.find(k);
-  return it != s.end() && it->is_number() ? it->get<double>() : 0.0;
-}
-
-json torrent_json(const std::string& id, const json& s) {
-  return {{"id", id},
-          {"name", s.value("name", "")},
-          {"progress", num(s, "progress")},
-          {"state", s.value("state", "")},
-          {"download_rate", static_cast<long long>(num(s, "download_payload_rate"))},
-          {"upload_rate", static_cast<long long>(num(s, "upload_payload_rate"))},
-          {"seeds", static_cast<long long>(num(s, "num_seeds"))},
-          {"peers", static_cast<long long>(num(s, "num_peers"))},
-          {"total_wanted", static_cast<long long>(num(s, "total_wanted"))},
-          {"total_done", static_cast<long long>(num(s, "total_done"))},
-          {"eta", static_cast<long long>(num(s, "eta"))},
-          {"ratio", num(s, "ratio")}};
-}
-
-// Deluge reports a peer as "1.2.3.4:5678" (or "[::1]:5678"); it exposes no peer id, so ours is
-// the address and port.
-json peer_json(const json& p) {
-  std::string addr = p.value("ip", "");
-  std::string ip = addr, port;
-  if (auto colon = addr.rfind(':'); colon != std::string::npos) {
-    ip = addr.substr(0, colon);
-    port = addr.substr(colon + 1);
-  }
-  if (ip.size() > 2 && ip.front() == '[' && ip.back() == ']') ip = ip.substr(1, ip.size() - 2);
-  return {{"peer_id", addr},
-          {"ip", ip},
-          {"port", port.empty() ? json(nullptr) : json(std::atoi(port.c_str()))},
-          {"client", p.value("client", "")},
-          {"progress", num(p, "progress")},
-          {"down_speed", static_cast<long long>(num(p, "down_speed"))},
-          {"up_speed", static_cast<long long>(num(p, "up_speed"))},
-          {"seed", p.value("seed", 0) != 0}};
-}
 
 std::string valid_id(const ApiRequest& req) {
   std::string id = req.params.at("torrent_id");
@@ -115,6 +65,8 @@ void add_deluge_routes(http::Router& router, deluge::DelugeService* svc,
           return (*r)(std::move(conflict));
         }
         (*r)(ApiResponse::error(status, "deluge refused the request", what));
+      } catch (const deluge::RencodeError& e) {
+        (*r)(ApiResponse::error(502, "unexpected reply from deluged", e.what()));
       } catch (const ApiError& e) {
         (*r)(ApiResponse::error(e.status, e.what(), e.message));
       } catch (const std::exception& e) {
@@ -128,22 +80,11 @@ void add_deluge_routes(http::Router& router, deluge::DelugeService* svc,
                 run(std::move(respond), [state](deluge::RpcClient& rpc) {
                   json filter = json::object();
                   if (!state.empty()) filter["state"] = state;
-                  // One round trip for the whole list.
-                  json all = rpc.call("core.get_torrents_status", json::array({filter, kListKeys}));
-                  // Written out one torrent at a time: a second JSON tree of twelve thousand fields
-                  // (and its copy) cost more than the daemon's own answer.
-                  std::string body = "{\"success\":true,\"count\":" + std::to_string(all.size()) +
-                                     ",\"torrents\":[";
-                  bool first = true;
-                  for (const auto& [id, st] : all.items()) {
-                    if (!first) body += ',';
-                    first = false;
-                    body +=
-                        torrent_json(id, st).dump(-1, ' ', false, json::error_handler_t::replace);
-                  }
-                  body += "]}\n";
+                  // One round trip for the whole list, written out as it is read: no tree.
+                  auto reply = rpc.call_raw("core.get_torrents_status",
+                                            json::array({filter, torrent_list_keys()}));
                   ApiResponse resp;
-                  resp.body = std::move(body);
+                  resp.body = torrent_list_body(reply.result());
                   return resp;
                 });
               }});
@@ -261,7 +202,7 @@ void add_deluge_routes(http::Router& router, deluge::DelugeService* svc,
       {"GET", "/services/deluge/torrents/{torrent_id}", [run](ApiRequest& req, Responder respond) {
          std::string id = valid_id(req);
          run(std::move(respond), [id](deluge::RpcClient& rpc) {
-           json keys = kListKeys;
+           json keys = torrent_list_keys();
            for (const char* k :
                 {"files", "file_progress", "trackers", "peers", "tracker_host", "tracker_status"})
              keys.push_back(k);
@@ -327,27 +268,28 @@ void add_deluge_routes(http::Router& router, deluge::DelugeService* svc,
        },
        http::BodyKind::json});
 
-  router.add({"GET", "/services/deluge/stats", [run](ApiRequest&, Responder respond) {
-                run(std::move(respond), [](deluge::RpcClient& rpc) {
-                  json s = rpc.call(
-                      "core.get_session_status",
-                      json::array({json::array({"upload_rate", "download_rate", "dht_nodes",
-                                                "payload_upload_rate", "payload_download_rate",
-                                                "peer.num_peers_connected", "peer.num_tcp_peers",
-                                                "peer.num_utp_peers"})}));
-                  auto n = [&](const char* k) { return static_cast<long long>(num(s, k)); };
-                  return ApiResponse::ok(
-                      {{"success", true},
-                       {"stats",
-                        {{"upload_rate", n("upload_rate")},
-                         {"download_rate", n("download_rate")},
-                         {"dht_nodes", n("dht_nodes")},
-                         {"num_peers", n("peer.num_peers_connected")},
-                         {"num_connections", n("peer.num_tcp_peers") + n("peer.num_utp_peers")},
-                         {"payload_upload_rate", n("payload_upload_rate")},
-                         {"payload_download_rate", n("payload_download_rate")}}}});
-                });
-              }});
+  router.add(
+      {"GET", "/services/deluge/stats", [run](ApiRequest&, Responder respond) {
+         run(std::move(respond), [](deluge::RpcClient& rpc) {
+           json s = rpc.call(
+               "core.get_session_status",
+               json::array(
+                   {json::array({"upload_rate", "download_rate", "dht_nodes", "payload_upload_rate",
+                                 "payload_download_rate", "peer.num_peers_connected",
+                                 "peer.num_tcp_peers", "peer.num_utp_peers"})}));
+           auto n = [&](const char* k) { return static_cast<long long>(number_field(s, k)); };
+           return ApiResponse::ok(
+               {{"success", true},
+                {"stats",
+                 {{"upload_rate", n("upload_rate")},
+                  {"download_rate", n("download_rate")},
+                  {"dht_nodes", n("dht_nodes")},
+                  {"num_peers", n("peer.num_peers_connected")},
+                  {"num_connections", n("peer.num_tcp_peers") + n("peer.num_utp_peers")},
+                  {"payload_upload_rate", n("payload_upload_rate")},
+                  {"payload_download_rate", n("payload_download_rate")}}}});
+         });
+       }});
 
   router.add(
       {"GET", "/services/deluge/peers/{torrent_id}", [run](ApiRequest& req, Responder respond) {

@@ -79,6 +79,8 @@ TEST(Rencode, MatchesDebiansPythonRencodeByteForByte) {
 TEST(Rencode, DecodesWhatPythonSends) {
   // 32-bit floats (rencode's default) and byte strings with a length prefix.
   EXPECT_EQ(rdecode(std::string("B?\xc0\x00\x00", 5)), 1.5);
+  // 0.1f is 0.100000001490116...: read as the double of its shortest text, as a user reads it.
+  EXPECT_EQ(rdecode(std::string("B=\xcc\xcc\xcd", 5)), 0.1);
   EXPECT_EQ(rdecode("3:abc"), "abc");
   EXPECT_EQ(rdecode(std::string("=12345678901234567890\x7f", 22)), json(12345678901234567890ull));
 }

@@ -2,6 +2,7 @@
 
 #include <bit>
 #include <charconv>
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 
@@ -24,6 +25,13 @@ void put_be(std::string& out, T v) {
   using U = std::make_unsigned_t<T>;
   U u = static_cast<U>(v);
   for (int i = sizeof(T) - 1; i >= 0; --i) out += static_cast<char>((u >> (8 * i)) & 0xff);
+}
+
+template <class U>
+U big_endian(std::string_view s) {
+  U v = 0;
+  for (unsigned char c : s) v = static_cast<U>((v << 8) | c);
+  return v;
 }
 
 void encode_int(std::string& out, std::int64_t x) {
@@ -112,126 +120,70 @@ void encode(std::string& out, const json& v) {
   }
 }
 
-class Decoder {
- public:
-  Decoder(std::string_view data, int max_depth) : d_(data), max_depth_(max_depth) {}
+// The double nearest a float's shortest decimal text: 0.1f reads back as 0.1.
+double widen_float32(float f) {
+  if (!std::isfinite(f)) return f;
+  char buf[32];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, f);
+  double d = f;
+  std::from_chars(buf, end, d);
+  return d;
+}
 
-  json value(int depth) {
-    if (depth > max_depth_) throw RencodeError("rencode: nested too deeply");
-    unsigned char t = byte();
-    if (t < INT_POS_FIXED_COUNT) return t;
-    if (t >= INT_NEG_FIXED_START && t < INT_NEG_FIXED_START + INT_NEG_FIXED_COUNT)
-      return -1 - static_cast<int>(t - INT_NEG_FIXED_START);
-    if (t >= STR_FIXED_START && t < STR_FIXED_START + STR_FIXED_COUNT)
-      return std::string(take(t - STR_FIXED_START));
-    if (t >= LIST_FIXED_START) {
+json big_integer_json(std::string_view digits) {
+  std::int64_t i = 0;
+  auto [p, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), i);
+  if (ec == std::errc() && p == digits.data() + digits.size()) return i;
+  std::uint64_t u = 0;
+  auto [p2, ec2] = std::from_chars(digits.data(), digits.data() + digits.size(), u);
+  if (ec2 == std::errc() && p2 == digits.data() + digits.size()) return u;
+  return std::string(digits);  // beyond 64 bits: keep the digits rather than lose them
+}
+
+json to_json(RencodeReader& r) {
+  using T = RencodeReader::Type;
+  switch (r.type()) {
+    case T::integer:
+      return r.integer();
+    case T::big_integer:
+      return big_integer_json(r.big_integer());
+    case T::float32:
+      return widen_float32(static_cast<float>(r.floating()));
+    case T::float64:
+      return r.floating();
+    case T::string:
+      return std::string(r.string());
+    case T::boolean:
+      return r.boolean();
+    case T::none:
+      r.none();
+      return nullptr;
+    case T::list: {
       json arr = json::array();
-      for (int i = 0; i < t - LIST_FIXED_START; ++i) arr.push_back(value(depth + 1));
+      r.enter();
+      while (r.more()) arr.push_back(to_json(r));
+      r.leave();
       return arr;
     }
-    if (t >= DICT_FIXED_START && t < DICT_FIXED_START + DICT_FIXED_COUNT) {
+    case T::dict: {
       json obj = json::object();
-      for (int i = 0; i < t - DICT_FIXED_START; ++i) put(obj, depth);
+      r.enter();
+      while (r.more()) {
+        // Python keys are hashable scalars (a tuple key would be a list here; Deluge sends
+        // none). A container as a key is refused: its text, nested, grows exponentially.
+        T kt = r.type();
+        if (kt == T::list || kt == T::dict)
+          throw RencodeError("rencode: a dict key must be a scalar");
+        json k = to_json(r);
+        std::string key = k.is_string() ? k.get<std::string>() : k.dump();
+        obj[std::move(key)] = to_json(r);
+      }
+      r.leave();
       return obj;
     }
-    if (t >= '0' && t <= '9') {
-      std::size_t colon = d_.find(':', pos_ - 1);
-      if (colon == std::string_view::npos || colon - (pos_ - 1) > 20)
-        throw RencodeError("rencode: bad string length");
-      std::size_t len = 0;
-      auto [p, ec] = std::from_chars(d_.data() + pos_ - 1, d_.data() + colon, len);
-      if (ec != std::errc() || p != d_.data() + colon) throw RencodeError("rencode: bad length");
-      pos_ = colon + 1;
-      return std::string(take(len));
-    }
-    switch (t) {
-      case CHR_NONE:
-        return nullptr;
-      case CHR_TRUE:
-        return true;
-      case CHR_FALSE:
-        return false;
-      case CHR_INT1:
-        return static_cast<std::int8_t>(be<std::uint8_t>());
-      case CHR_INT2:
-        return static_cast<std::int16_t>(be<std::uint16_t>());
-      case CHR_INT4:
-        return static_cast<std::int32_t>(be<std::uint32_t>());
-      case CHR_INT8:
-        return static_cast<std::int64_t>(be<std::uint64_t>());
-      case CHR_FLOAT32:
-        return static_cast<double>(std::bit_cast<float>(be<std::uint32_t>()));
-      case CHR_FLOAT64:
-        return std::bit_cast<double>(be<std::uint64_t>());
-      case CHR_INT: {
-        std::size_t end = d_.find(static_cast<char>(CHR_TERM), pos_);
-        if (end == std::string_view::npos || end - pos_ > 64)
-          throw RencodeError("rencode: bad big integer");
-        std::string_view digits = d_.substr(pos_, end - pos_);
-        pos_ = end + 1;
-        std::int64_t i = 0;
-        auto [p, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), i);
-        if (ec == std::errc() && p == digits.data() + digits.size()) return i;
-        std::uint64_t u = 0;
-        auto [p2, ec2] = std::from_chars(digits.data(), digits.data() + digits.size(), u);
-        if (ec2 == std::errc() && p2 == digits.data() + digits.size()) return u;
-        // Beyond 64 bits: keep the digits rather than lose them.
-        return std::string(digits);
-      }
-      case CHR_LIST: {
-        json arr = json::array();
-        while (peek() != CHR_TERM) arr.push_back(value(depth + 1));
-        ++pos_;
-        return arr;
-      }
-      case CHR_DICT: {
-        json obj = json::object();
-        while (peek() != CHR_TERM) put(obj, depth);
-        ++pos_;
-        return obj;
-      }
-      default:
-        throw RencodeError("rencode: unknown type byte " + std::to_string(t));
-    }
   }
-
-  bool at_end() const { return pos_ == d_.size(); }
-
- private:
-  void put(json& obj, int depth) {
-    json k = value(depth + 1);
-    // Python keys are hashable scalars (a tuple key would be a list here; Deluge sends none).
-    // A container as a key is refused: its text, nested, grows exponentially with escaping.
-    if (k.is_structured()) throw RencodeError("rencode: a dict key must be a scalar");
-    std::string key = k.is_string() ? k.get<std::string>() : k.dump();
-    obj[key] = value(depth + 1);
-  }
-  unsigned char byte() {
-    if (pos_ >= d_.size()) throw RencodeError("rencode: truncated");
-    return static_cast<unsigned char>(d_[pos_++]);
-  }
-  unsigned char peek() const {
-    if (pos_ >= d_.size()) throw RencodeError("rencode: truncated");
-    return static_cast<unsigned char>(d_[pos_]);
-  }
-  std::string_view take(std::size_t n) {
-    if (n > d_.size() - pos_) throw RencodeError("rencode: truncated");
-    auto s = d_.substr(pos_, n);
-    pos_ += n;
-    return s;
-  }
-  template <class U>
-  U be() {
-    auto s = take(sizeof(U));
-    U v = 0;
-    for (unsigned char c : s) v = static_cast<U>((v << 8) | c);
-    return v;
-  }
-
-  std::string_view d_;
-  std::size_t pos_ = 0;
-  int max_depth_;
-};
+  throw RencodeError("rencode: unknown type");
+}
 
 }  // namespace
 
@@ -242,10 +194,196 @@ std::string rencode(const json& value) {
 }
 
 json rdecode(std::string_view data, int max_depth) {
-  Decoder d(data, max_depth);
-  json v = d.value(0);
-  if (!d.at_end()) throw RencodeError("rencode: trailing bytes");
+  RencodeReader r(data, max_depth);
+  json v = to_json(r);
+  if (!r.at_end()) throw RencodeError("rencode: trailing bytes");
   return v;
+}
+
+RencodeReader::RencodeReader(std::string_view data, int max_depth)
+    : d_(data), max_depth_(max_depth) {}
+
+unsigned char RencodeReader::peek() const {
+  if (pos_ >= d_.size()) throw RencodeError("rencode: truncated");
+  return static_cast<unsigned char>(d_[pos_]);
+}
+
+std::string_view RencodeReader::take(std::size_t n) {
+  if (n > d_.size() - pos_) throw RencodeError("rencode: truncated");
+  auto s = d_.substr(pos_, n);
+  pos_ += n;
+  return s;
+}
+
+RencodeReader::Type RencodeReader::type() const {
+  unsigned char t = peek();
+  if (t < INT_POS_FIXED_COUNT) return Type::integer;
+  if (t >= INT_NEG_FIXED_START && t < INT_NEG_FIXED_START + INT_NEG_FIXED_COUNT)
+    return Type::integer;
+  if (t >= STR_FIXED_START && t < STR_FIXED_START + STR_FIXED_COUNT) return Type::string;
+  if (t >= LIST_FIXED_START) return Type::list;
+  if (t >= DICT_FIXED_START && t < DICT_FIXED_START + DICT_FIXED_COUNT) return Type::dict;
+  if (t >= '0' && t <= '9') return Type::string;
+  switch (t) {
+    case CHR_INT1:
+    case CHR_INT2:
+    case CHR_INT4:
+    case CHR_INT8:
+      return Type::integer;
+    case CHR_INT:
+      return Type::big_integer;
+    case CHR_FLOAT32:
+      return Type::float32;
+    case CHR_FLOAT64:
+      return Type::float64;
+    case CHR_TRUE:
+    case CHR_FALSE:
+      return Type::boolean;
+    case CHR_NONE:
+      return Type::none;
+    case CHR_LIST:
+      return Type::list;
+    case CHR_DICT:
+      return Type::dict;
+    default:
+      throw RencodeError("rencode: unknown type byte " + std::to_string(t));
+  }
+}
+
+unsigned char RencodeReader::expect(Type want) {
+  if (type() != want) throw RencodeError("rencode: unexpected type");
+  return peek();
+}
+
+std::int64_t RencodeReader::integer() {
+  unsigned char t = expect(Type::integer);
+  ++pos_;
+  if (t < INT_POS_FIXED_COUNT) return t;
+  if (t >= INT_NEG_FIXED_START && t < INT_NEG_FIXED_START + INT_NEG_FIXED_COUNT)
+    return -1 - static_cast<int>(t - INT_NEG_FIXED_START);
+  switch (t) {
+    case CHR_INT1:
+      return static_cast<std::int8_t>(big_endian<std::uint8_t>(take(1)));
+    case CHR_INT2:
+      return static_cast<std::int16_t>(big_endian<std::uint16_t>(take(2)));
+    case CHR_INT4:
+      return static_cast<std::int32_t>(big_endian<std::uint32_t>(take(4)));
+    default:
+      return static_cast<std::int64_t>(big_endian<std::uint64_t>(take(8)));
+  }
+}
+
+std::string_view RencodeReader::big_integer() {
+  expect(Type::big_integer);
+  std::size_t end = d_.find(static_cast<char>(CHR_TERM), pos_ + 1);
+  if (end == std::string_view::npos || end - pos_ > 64)
+    throw RencodeError("rencode: bad big integer");
+  std::string_view digits = d_.substr(pos_ + 1, end - pos_ - 1);
+  std::string_view magnitude = digits.starts_with('-') ? digits.substr(1) : digits;
+  if (magnitude.empty() || magnitude.find_first_not_of("0123456789") != std::string_view::npos)
+    throw RencodeError("rencode: bad big integer");
+  pos_ = end + 1;
+  return digits;
+}
+
+double RencodeReader::floating() {
+  unsigned char t = peek();
+  if (t == CHR_FLOAT32) {
+    ++pos_;
+    return std::bit_cast<float>(big_endian<std::uint32_t>(take(4)));
+  }
+  expect(Type::float64);
+  ++pos_;
+  return std::bit_cast<double>(big_endian<std::uint64_t>(take(8)));
+}
+
+std::string_view RencodeReader::string() {
+  unsigned char t = expect(Type::string);
+  if (t >= STR_FIXED_START) {
+    ++pos_;
+    return take(t - STR_FIXED_START);
+  }
+  std::size_t colon = d_.find(':', pos_);
+  if (colon == std::string_view::npos || colon - pos_ > 20)
+    throw RencodeError("rencode: bad string length");
+  std::size_t len = 0;
+  auto [p, ec] = std::from_chars(d_.data() + pos_, d_.data() + colon, len);
+  if (ec != std::errc() || p != d_.data() + colon) throw RencodeError("rencode: bad length");
+  pos_ = colon + 1;
+  return take(len);
+}
+
+bool RencodeReader::boolean() {
+  unsigned char t = expect(Type::boolean);
+  ++pos_;
+  return t == CHR_TRUE;
+}
+
+void RencodeReader::none() {
+  expect(Type::none);
+  ++pos_;
+}
+
+void RencodeReader::enter() {
+  unsigned char t = peek();
+  Type type = this->type();
+  if (type != Type::list && type != Type::dict) throw RencodeError("rencode: not a container");
+  if (static_cast<int>(open_.size()) >= max_depth_)
+    throw RencodeError("rencode: nested too deeply");
+  ++pos_;
+  if (t == CHR_LIST || t == CHR_DICT)
+    open_.push_back({type == Type::dict, -1});
+  else if (type == Type::list)
+    open_.push_back({false, t - LIST_FIXED_START});
+  else
+    open_.push_back({true, t - DICT_FIXED_START});
+}
+
+bool RencodeReader::more() {
+  if (open_.empty()) throw RencodeError("rencode: not in a container");
+  Open& o = open_.back();
+  if (o.left < 0) return peek() != CHR_TERM;
+  if (o.left == 0) return false;
+  --o.left;
+  return true;
+}
+
+void RencodeReader::leave() {
+  while (more()) {
+    skip();
+    if (open_.back().dict) skip();
+  }
+  if (open_.back().left < 0) ++pos_;  // the terminator more() saw
+  open_.pop_back();
+}
+
+void RencodeReader::skip() {
+  switch (type()) {
+    case Type::integer:
+      integer();
+      break;
+    case Type::big_integer:
+      big_integer();
+      break;
+    case Type::float32:
+    case Type::float64:
+      floating();
+      break;
+    case Type::string:
+      string();
+      break;
+    case Type::boolean:
+      boolean();
+      break;
+    case Type::none:
+      none();
+      break;
+    case Type::list:
+    case Type::dict:
+      enter();
+      leave();
+      break;
+  }
 }
 
 }  // namespace moccha::deluge

@@ -54,7 +54,7 @@ std::string encode_message(const json& data) {
   return out;
 }
 
-json decode_body(const std::string& compressed, std::size_t max_bytes) {
+std::string inflate_body(const std::string& compressed, std::size_t max_bytes) {
   z_stream zs{};
   if (inflateInit(&zs) != Z_OK) throw RpcError(RpcError::Kind::protocol, "zlib init failed");
   zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(compressed.data()));
@@ -81,8 +81,13 @@ json decode_body(const std::string& compressed, std::size_t max_bytes) {
     }
   }
   inflateEnd(&zs);
+  return out;
+}
+
+json decode_body(const std::string& compressed, std::size_t max_bytes) {
+  std::string body = inflate_body(compressed, max_bytes);
   try {
-    return rdecode(out);
+    return rdecode(body);
   } catch (const RencodeError& e) {
     throw RpcError(RpcError::Kind::protocol, e.what());
   }
@@ -218,7 +223,7 @@ void RpcClient::read_exact(char* out, std::size_t n, Clock::time_point deadline)
   }
 }
 
-json RpcClient::read_message(Clock::time_point deadline) {
+std::string RpcClient::read_message(Clock::time_point deadline) {
   char header[5];
   read_exact(header, 5, deadline);
   if (static_cast<unsigned char>(header[0]) != kProtocolVersion)
@@ -230,10 +235,19 @@ json RpcClient::read_message(Clock::time_point deadline) {
     throw RpcError(RpcError::Kind::protocol, "message from deluged too large");
   std::string body(n, '\0');
   read_exact(body.data(), n, deadline);
-  return decode_body(body, cfg_.max_message_bytes);
+  return inflate_body(body, cfg_.max_message_bytes);
 }
 
 json RpcClient::call(const std::string& method, json args, json kwargs) {
+  RawReply reply = call_raw(method, std::move(args), std::move(kwargs));
+  try {
+    return rdecode(reply.result());
+  } catch (const RencodeError& e) {
+    throw RpcError(RpcError::Kind::protocol, e.what());
+  }
+}
+
+RawReply RpcClient::call_raw(const std::string& method, json args, json kwargs) {
   std::lock_guard lock(mu_);
   if (!ssl_) connect_locked();
   try {
@@ -245,41 +259,75 @@ json RpcClient::call(const std::string& method, json args, json kwargs) {
   }
 }
 
-json RpcClient::call_locked(const std::string& method, const json& args, const json& kwargs) {
+namespace {
+
+std::string text_of(const json& v) {
+  return v.is_string() ? v.get<std::string>()
+                       : v.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+// [2, id, [exception_type, exception_msg, traceback]] (2.0) or its fields flattened.
+[[noreturn]] void throw_remote(const json& msg) {
+  const json& err = msg[2];
+  std::string etype, emsg;
+  if (err.is_array() && err.size() >= 2) {
+    etype = text_of(err[0]);
+    emsg = text_of(err[1]);
+  } else {
+    etype = text_of(err);
+    if (msg.size() > 3) emsg = text_of(msg[3]);
+  }
+  throw RpcError(RpcError::Kind::remote, etype + ": " + emsg, etype);
+}
+
+}  // namespace
+
+RawReply RpcClient::call_locked(const std::string& method, const json& args, const json& kwargs) {
   long long id = next_id_++;
   try {
     write_all(encode_message(json::array({json::array({id, method, args, kwargs})})));
     auto deadline = Clock::now() + cfg_.call_timeout;
     while (true) {
-      json msg = read_message(deadline);
+      RawReply reply{read_message(deadline)};
+      // The envelope is read in place: a reply (type 1) is [1, id, result]; anything else
+      // is small and decoded whole.
+      std::int64_t type = 0, reply_id = -1;
+      try {
+        RencodeReader r(reply.body);
+        r.enter();
+        if (r.more() && r.type() == RencodeReader::Type::integer) type = r.integer();
+        if (type == 1 && r.more() && r.type() == RencodeReader::Type::integer)
+          reply_id = r.integer();
+        if (type == 1 && reply_id == id && r.more()) {
+          reply.offset = r.offset();
+          r.skip();
+          reply.size = r.offset() - reply.offset;
+          r.leave();
+          if (!r.at_end()) throw RencodeError("rencode: trailing bytes");
+          return reply;
+        }
+      } catch (const RencodeError& e) {
+        throw RpcError(RpcError::Kind::protocol, e.what());
+      }
+      if (type == 1) {
+        if (reply_id != id) continue;  // a late reply to an earlier call
+        throw RpcError(RpcError::Kind::protocol, "a reply from deluged without a result");
+      }
+      json msg;
+      try {
+        msg = rdecode(reply.body);
+      } catch (const RencodeError& e) {
+        throw RpcError(RpcError::Kind::protocol, e.what());
+      }
       if (!msg.is_array() || msg.empty() || !msg[0].is_number_integer())
         throw RpcError(RpcError::Kind::protocol, "unexpected message from deluged");
-      int type = msg[0].get<int>();
       if (type == 3) {  // event: [3, name, args]
         if (events_.size() < 10000 && msg.size() >= 2)
           events_.push_back(json::array({msg[1], msg.size() > 2 ? msg[2] : json()}));
         continue;
       }
       if (msg.size() < 3 || msg[1] != id) continue;
-      if (type == 1) return msg[2];
-      if (type == 2) {
-        // [2, id, [exception_type, exception_msg, traceback]] (2.0) or flattened fields.
-        json err = msg[2];
-        std::string etype, emsg;
-        if (err.is_array() && err.size() >= 2) {
-          etype = err[0].is_string() ? err[0].get<std::string>()
-                                     : err[0].dump(-1, ' ', false, json::error_handler_t::replace);
-          emsg = err[1].is_string() ? err[1].get<std::string>()
-                                    : err[1].dump(-1, ' ', false, json::error_handler_t::replace);
-        } else {
-          etype = err.is_string() ? err.get<std::string>()
-                                  : err.dump(-1, ' ', false, json::error_handler_t::replace);
-          if (msg.size() > 3)
-            emsg = msg[3].is_string() ? msg[3].get<std::string>()
-                                      : msg[3].dump(-1, ' ', false, json::error_handler_t::replace);
-        }
-        throw RpcError(RpcError::Kind::remote, etype + ": " + emsg, etype);
-      }
+      if (type == 2) throw_remote(msg);
       throw RpcError(RpcError::Kind::protocol, "unknown message type from deluged");
     }
   } catch (const RpcError& e) {
@@ -307,10 +355,13 @@ std::optional<json> RpcClient::wait_event(std::chrono::milliseconds wait) {
     if (rc < 0) return std::nullopt;
   }
   try {
-    json msg = read_message(Clock::now() + cfg_.call_timeout);
+    json msg = rdecode(read_message(Clock::now() + cfg_.call_timeout));
     if (msg.is_array() && msg.size() >= 2 && msg[0] == 3)
       return json::array({msg[1], msg.size() > 2 ? msg[2] : json()});
     return std::nullopt;  // a stray reply: nothing waits for it
+  } catch (const RencodeError& e) {
+    close_locked();
+    throw RpcError(RpcError::Kind::protocol, e.what());
   } catch (const RpcError&) {
     close_locked();
     throw;

@@ -14,6 +14,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 
 typedef struct ssl_st SSL;
 typedef struct ssl_ctx_st SSL_CTX;
@@ -43,6 +44,16 @@ class RpcError : public std::runtime_error {
 std::string encode_message(const nlohmann::json& data);
 // Decodes a whole message body (after the 5-byte header). Throws RpcError(protocol).
 nlohmann::json decode_body(const std::string& compressed, std::size_t max_bytes);
+// Its rencoded bytes, decompressed. Throws RpcError(protocol).
+std::string inflate_body(const std::string& compressed, std::size_t max_bytes);
+
+// A reply as it came, decompressed, and where its result lies in it: a large result can be
+// read in place with a RencodeReader instead of being built as a tree.
+struct RawReply {
+  std::string body;
+  std::size_t offset = 0, size = 0;
+  std::string_view result() const { return std::string_view(body).substr(offset, size); }
+};
 
 class RpcClient {
  public:
@@ -60,6 +71,10 @@ class RpcClient {
   nlohmann::json call(const std::string& method, nlohmann::json args = nlohmann::json::array(),
                       nlohmann::json kwargs = nlohmann::json::object());
 
+  // The same, with the result left rencoded.
+  RawReply call_raw(const std::string& method, nlohmann::json args = nlohmann::json::array(),
+                    nlohmann::json kwargs = nlohmann::json::object());
+
   // Waits up to `wait` for the next event ([name, args]) on this connection (after
   // daemon.set_event_interest). nullopt when none came. Throws RpcError.
   std::optional<nlohmann::json> wait_event(std::chrono::milliseconds wait);
@@ -68,12 +83,12 @@ class RpcClient {
   std::deque<nlohmann::json> take_events();
 
  private:
-  nlohmann::json call_locked(const std::string& method, const nlohmann::json& args,
-                             const nlohmann::json& kwargs);
+  RawReply call_locked(const std::string& method, const nlohmann::json& args,
+                       const nlohmann::json& kwargs);
   void connect_locked();
   void close_locked();
   void write_all(const std::string& data);
-  nlohmann::json read_message(std::chrono::steady_clock::time_point deadline);
+  std::string read_message(std::chrono::steady_clock::time_point deadline);
   void read_exact(char* out, std::size_t n, std::chrono::steady_clock::time_point deadline);
 
   RpcConfig cfg_;
