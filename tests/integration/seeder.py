@@ -1,14 +1,14 @@
 #!/usr/bin/python3
 """A BitTorrent seeder for the tests: Debian's python3-libtorrent, loopback only (no DHT, LSD,
-UPnP or NAT-PMP). Usage: seeder.py TORRENT SAVE_DIR PORT. Prints "seeding" once the data is
-checked, then seeds until SIGTERM."""
+UPnP or NAT-PMP). Usage: seeder.py PORT SAVE_DIR TORRENT [TORRENT...]. Prints "seeding" once
+every payload is checked, then seeds (and serves metadata to magnet peers) until SIGTERM."""
 import signal
 import sys
 import time
 
 import libtorrent as lt
 
-torrent, save_dir, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
+port, save_dir, torrents = int(sys.argv[1]), sys.argv[2], sys.argv[3:]
 settings = {
     "listen_interfaces": f"127.0.0.1:{port}",
     "enable_dht": False, "enable_lsd": False, "enable_upnp": False, "enable_natpmp": False,
@@ -17,15 +17,17 @@ settings = {
     "alert_mask": lt.alert.category_t.error_notification,
 }
 ses = lt.session(settings)
-handle = ses.add_torrent({"ti": lt.torrent_info(torrent), "save_path": save_dir})
+handles = [ses.add_torrent({"ti": lt.torrent_info(t), "save_path": save_dir}) for t in torrents]
 stop = []
 signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
 deadline = time.monotonic() + 60
-while not handle.status().is_seeding:
+while not all(h.status().is_seeding for h in handles):
     if time.monotonic() > deadline:
-        sys.exit("seeder: the payload did not check out")
+        sys.exit("seeder: a payload did not check out")
     time.sleep(0.1)
 print("seeding", flush=True)
 while not stop:
-    handle.force_reannounce() if time.monotonic() % 5 < 0.2 else None
+    if time.monotonic() % 5 < 0.2:
+        for h in handles:
+            h.force_reannounce()
     time.sleep(0.2)

@@ -10,6 +10,7 @@ import subprocess
 import tempfile
 import time
 import unittest
+import urllib.parse
 
 from agent import Agent, run_cli, wait_for
 from test_services import free_port, loopback_config
@@ -21,6 +22,20 @@ def sha256(path):
         for chunk in iter(lambda: f.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
+
+
+def make_torrent(src, out, piece_log2, announce="http://127.0.0.1:1/announce"):
+    """A .torrent of `src` by mktorrent; the piece size makes torrents of one file distinct."""
+    subprocess.run(["mktorrent", "-l", str(piece_log2), "-a", announce, "-o", out, src],
+                   check=True, timeout=60, stdout=subprocess.DEVNULL)
+    return out
+
+
+def info_hashes(*torrents):
+    return subprocess.run(
+        ["/usr/bin/python3", "-c", "import libtorrent as lt, sys\n"
+         "for t in sys.argv[1:]: print(lt.torrent_info(t).info_hash())", *torrents],
+        capture_output=True, text=True, check=True, timeout=30).stdout.split()
 
 
 class Swarm(unittest.TestCase):
@@ -35,18 +50,21 @@ class Swarm(unittest.TestCase):
         for name, data in cls.files.items():
             with open(os.path.join(payload, name), "wb") as f:
                 f.write(data)
+        # A second payload, fetched by magnet: its metadata comes from the seeder.
+        cls.magnet_data = os.urandom(3 << 20)
+        with open(os.path.join(seed_dir, "by-magnet.bin"), "wb") as f:
+            f.write(cls.magnet_data)
         tracker_port = free_port()
+        cls.announce = f"http://127.0.0.1:{tracker_port}/announce"
         cls.torrent = os.path.join(cls.tmp, "payload.torrent")
-        subprocess.run(["mktorrent", "-l", "16", "-a",
-                        f"http://127.0.0.1:{tracker_port}/announce", "-o", cls.torrent, payload],
-                       check=True, timeout=60, stdout=subprocess.DEVNULL)
-        cls.info_hash = subprocess.run(
-            ["/usr/bin/python3", "-c",
-             "import libtorrent as lt, sys; print(lt.torrent_info(sys.argv[1]).info_hash())",
-             cls.torrent], capture_output=True, text=True, check=True, timeout=30).stdout.strip()
+        cls.magnet_torrent = os.path.join(cls.tmp, "by-magnet.torrent")
+        make_torrent(payload, cls.torrent, 16, cls.announce)
+        make_torrent(os.path.join(seed_dir, "by-magnet.bin"), cls.magnet_torrent, 16,
+                     cls.announce)
+        cls.info_hash, cls.magnet_hash = info_hashes(cls.torrent, cls.magnet_torrent)
         whitelist = os.path.join(cls.tmp, "whitelist")
         with open(whitelist, "w") as f:
-            f.write(cls.info_hash + "\n")
+            f.write(cls.info_hash + "\n" + cls.magnet_hash + "\n")
         # opentracker chroots (-d) and drops to nobody before it reads the whitelist: a no-op
         # chroot, and a whitelist nobody can read.
         os.chmod(cls.tmp, 0o755)
@@ -55,13 +73,28 @@ class Swarm(unittest.TestCase):
                    str(tracker_port), "-w", whitelist, "-d", "/"], stderr=subprocess.DEVNULL)
         seeder = cls.start(["/usr/bin/python3", os.path.join(os.path.dirname(__file__),
                                                              "seeder.py"),
-                            cls.torrent, seed_dir, str(free_port())], stdout=subprocess.PIPE)
+                            str(free_port()), seed_dir, cls.torrent, cls.magnet_torrent],
+                           stdout=subprocess.PIPE)
         if seeder.stdout.readline().strip() != "seeding":
             raise RuntimeError("the seeder did not start")
-        # A webhook receiver on loopback: records every POST.
+        # A web server on loopback: records every POST (the webhook receiver) and serves the
+        # files of tmp (a .torrent fetched by URL).
         cls.hooks = []
 
         class Receiver(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                path = os.path.join(cls.tmp, os.path.basename(self.path))
+                if not os.path.isfile(path):
+                    self.send_error(404)
+                    return
+                with open(path, "rb") as f:
+                    data = f.read()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/x-bittorrent")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
             def do_POST(self):
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 cls.hooks.append((dict(self.headers), body))
@@ -169,12 +202,50 @@ class Swarm(unittest.TestCase):
         self.assertTrue(os.path.exists(os.path.join(self.tmp, "downloads", "payload",
                                                     "data.bin")))
 
+    def test_download_by_magnet(self):
+        # Only the info-hash, a name and the tracker: the metadata comes over the swarm.
+        a = self.agent
+        magnet = (f"magnet:?xt=urn:btih:{self.magnet_hash}&dn=by-magnet.bin"
+                  f"&tr={urllib.parse.quote(self.announce, safe='')}")
+        dest = os.path.join(self.tmp, "magnet-dl")
+        r = a.post("/services/deluge/torrents", body={"torrent_url": magnet,
+                                                      "download_path": dest})
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.json()["torrent_id"], self.magnet_hash)
+        done = wait_for(lambda: (t := self.details(self.magnet_hash))["progress"] >= 100 and t,
+                        timeout=90, step=0.5)
+        self.assertEqual(done["name"], "by-magnet.bin")
+        self.assertEqual(done["total_done"], len(self.magnet_data))
+        self.assertEqual([f["path"] for f in done["files"]], ["by-magnet.bin"])
+        got = os.path.join(dest, "by-magnet.bin")
+        self.assertEqual(sha256(got), hashlib.sha256(self.magnet_data).hexdigest())
+        r = a.post(f"/services/deluge/torrents/{self.magnet_hash}/remove",
+                   body={"remove_data": True})
+        self.assertEqual(r.status, 200, r)
+        wait_for(lambda: not os.path.exists(got), timeout=20)
+
+    def test_add_by_url(self):
+        a = self.agent
+        make_torrent(os.path.join(self.tmp, "seed", "payload", "notes.txt"),
+                     os.path.join(self.tmp, "by-url.torrent"), 17)
+        base = f"http://127.0.0.1:{self.receiver.server_port}"
+        r = a.post("/services/deluge/torrents", body={"torrent_url": base + "/by-url.torrent",
+                                                      "paused": True}, timeout=60)
+        self.assertEqual(r.status, 200, r)
+        tid = r.json()["torrent_id"]
+        self.assertRegex(tid, "^[0-9a-f]{40}$")
+        self.assertEqual((self.details(tid)["name"], self.details(tid)["state"]),
+                         ("notes.txt", "Paused"))
+        a.post(f"/services/deluge/torrents/{tid}/remove", body={"remove_data": False})
+        missing = a.post("/services/deluge/torrents", body={"torrent_url": base + "/none.torrent"},
+                         timeout=60)
+        self.assertEqual(missing.status, 400, missing)
+        self.assertIn("error", missing.json())
+
     def test_multipart_upload_of_a_torrent(self):
         a = self.agent
-        src = os.path.join(self.tmp, "upload-src.torrent")
-        subprocess.run(["mktorrent", "-l", "15", "-a", "http://127.0.0.1:1/announce", "-o", src,
-                        os.path.join(self.tmp, "seed", "payload", "notes.txt")],
-                       check=True, timeout=60, stdout=subprocess.DEVNULL)
+        src = make_torrent(os.path.join(self.tmp, "seed", "payload", "notes.txt"),
+                           os.path.join(self.tmp, "upload-src.torrent"), 15)
         with open(src, "rb") as f:
             data = f.read()
         boundary = "moccha-torrent-boundary"
@@ -236,16 +307,11 @@ class Swarm(unittest.TestCase):
                                              "config": {"auto_add_folder": watch}})
         self.assertEqual(r.status, 200, r)
         wait_for(lambda: os.path.isdir(watch), timeout=10)
-        magnet_torrent = os.path.join(self.tmp, "watch-src.torrent")
-        subprocess.run(["mktorrent", "-l", "15", "-a", "http://127.0.0.1:1/announce", "-o",
-                        magnet_torrent, os.path.join(self.tmp, "seed", "payload", "notes.txt")],
-                       check=True, timeout=60, stdout=subprocess.DEVNULL)
-        info_hash = subprocess.run(
-            ["/usr/bin/python3", "-c",
-             "import libtorrent as lt, sys; print(lt.torrent_info(sys.argv[1]).info_hash())",
-             magnet_torrent], capture_output=True, text=True, check=True).stdout.strip()
+        dropped = make_torrent(os.path.join(self.tmp, "seed", "payload", "notes.txt"),
+                               os.path.join(self.tmp, "watch-src.torrent"), 18)
+        info_hash, = info_hashes(dropped)
         # Written elsewhere, then moved in whole; and a file that is not a torrent.
-        os.rename(magnet_torrent, os.path.join(watch, "dropped.torrent"))
+        os.rename(dropped, os.path.join(watch, "dropped.torrent"))
         with open(os.path.join(watch, "bogus.torrent"), "w") as f:
             f.write("not bencode")
         wait_for(lambda: os.path.exists(os.path.join(watch, "dropped.torrent.added")), timeout=20)
