@@ -108,7 +108,8 @@ json ServiceManager::start(const std::string& name) {
             {"result",
              {{"pid", st.value("pid", json())},
               {"host", st.value("host", json())},
-              {"port", st.value("port", json())}}}};
+              {"port", st.value("port", json())},
+              {"managed", st.value("managed", json())}}}};
   }
   json result = e.service->start(config(name));
   save_running();

@@ -9,6 +9,8 @@
 
 #include <cerrno>
 #include <cstring>
+#include <fstream>
+#include <iterator>
 
 extern char** environ;
 
@@ -104,6 +106,47 @@ std::string stop_daemon(pid_t pid, std::chrono::milliseconds grace) {
   int status = 0;
   ::waitpid(pid, &status, 0);
   return describe(status);
+}
+
+std::string command_line(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/cmdline", std::ios::binary);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  while (!text.empty() && text.back() == '\0') text.pop_back();
+  for (char& c : text)
+    if (c == '\0') c = ' ';
+  return text;
+}
+
+namespace {
+
+// Gone, or a zombie waiting for a parent that is not us.
+bool process_gone(pid_t pid) {
+  if (::kill(pid, 0) != 0 && errno == ESRCH) return true;
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto paren = stat.rfind(')');  // the name may hold spaces and parentheses
+  return paren == std::string::npos || (paren + 2 < stat.size() && stat[paren + 2] == 'Z');
+}
+
+bool wait_gone(pid_t pid, std::chrono::steady_clock::time_point deadline) {
+  while (!process_gone(pid)) {
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    ::usleep(20000);
+  }
+  return true;
+}
+
+}  // namespace
+
+bool stop_process(pid_t pid, std::chrono::milliseconds grace) {
+  if (pid <= 0) return true;
+  if (::getpgid(pid) == pid) ::kill(-pid, SIGTERM);
+  ::kill(pid, SIGTERM);
+  auto now = std::chrono::steady_clock::now();
+  if (wait_gone(pid, now + grace)) return true;
+  if (::getpgid(pid) == pid) ::kill(-pid, SIGKILL);
+  ::kill(pid, SIGKILL);
+  return wait_gone(pid, std::chrono::steady_clock::now() + std::chrono::seconds(2));
 }
 
 ChildAttributes::ChildAttributes() {

@@ -46,6 +46,14 @@ std::string stop_daemon(pid_t pid, std::chrono::milliseconds grace);
 // Non-blocking: the child's end as text if it has exited (and is now reaped), else empty.
 std::string reap_if_exited(pid_t pid);
 
+// A process that is not our child (a daemon a previous agent started and left running).
+// Its command line, arguments joined by spaces; empty if there is no such process (or, for a
+// moment, while it is in execve).
+std::string command_line(pid_t pid);
+// SIGTERM to it and its group, SIGKILL after `grace`; waits (polling: it is not ours to reap)
+// until it is gone or only a zombie. True if it went within grace + 2 s.
+bool stop_process(pid_t pid, std::chrono::milliseconds grace);
+
 // posix_spawn attributes every child of the agent gets: a process group of its own (so a
 // timeout or shutdown kills its whole tree, and a Ctrl-C at the agent's terminal does not reach
 // it), SIGINT/SIGTERM/SIGPIPE at their defaults, and no signal blocked.

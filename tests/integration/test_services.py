@@ -2,9 +2,11 @@
 and NAT-PMP off, BitTorrent bound to 127.0.0.1."""
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 import unittest
 
@@ -154,6 +156,90 @@ class Deluge(unittest.TestCase):
         st = wait_for(lambda: (s := self.agent.get("/services/deluge/status").json())["running"]
                       and s["connected"] and s)
         self.assertNotEqual(st["pid"], pid)
+
+    def test_agent_killed_leaves_deluged_and_the_next_start_takes_it_back(self):
+        pid = self.start()["result"]["pid"]
+        data = self.agent.data_dir
+        self.agent.keep_data = True
+        self.agent.proc.kill()  # no shutdown: deluged, in its own process group, lives on
+        self.agent.proc.wait(timeout=10)
+        self.agent.stop()
+        self.assertTrue(pid_alive(pid))
+        self.agent = Agent("--no-rate-limit", data_dir=data)
+        st = wait_for(lambda: (s := self.agent.get("/services/deluge/status").json())["running"]
+                      and s["connected"] and s, timeout=60)
+        self.assertIs(st["managed"], True)
+        self.assertNotEqual(st["pid"], pid)
+        wait_for(lambda: not pid_alive(pid), timeout=10)
+        self.assertIn("left running by an earlier agent", self.agent.log())
+
+
+class ForeignDeluged(unittest.TestCase):
+    """A deluged the agent did not start (the user's own) already on the configured port."""
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="moccha-foreign-")
+        self.port = free_port()
+        with open(os.path.join(self.tmp, "auth"), "w") as f:
+            f.write("alice:wonderland:10\n")
+        os.chmod(os.path.join(self.tmp, "auth"), 0o600)
+        listen = free_port()
+        with open(os.path.join(self.tmp, "core.conf"), "w") as f:
+            f.write(json.dumps({"file": 1, "format": 1}) + json.dumps({
+                "daemon_port": self.port, "listen_interface": "127.0.0.1",
+                "listen_ports": [listen, listen], "random_port": False, "dht": False,
+                "lsd": False, "upnp": False, "natpmp": False,
+                "download_location": os.path.join(self.tmp, "dl")}))
+        self.deluged = subprocess.Popen(
+            ["deluged", "-d", "-c", self.tmp, "-p", str(self.port), "-u", "127.0.0.1", "-l",
+             os.path.join(self.tmp, "deluged.log")],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+        def listening():
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return True
+            except OSError:
+                return False
+        wait_for(listening, timeout=30, step=0.2)
+        self.agent = Agent("--no-rate-limit")
+        cfg = loopback_config()
+        cfg["port"] = self.port
+        self.assertEqual(self.agent.post("/services/config", body={
+            "service_name": "deluge", "config": cfg}).status, 200)
+
+    def tearDown(self):
+        self.agent.post("/services/deluge/stop", timeout=60)
+        self.agent.stop()
+        self.deluged.terminate()
+        try:
+            self.deluged.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.deluged.kill()
+            self.deluged.wait(timeout=5)
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def test_taken_port_is_said_plainly_then_a_login_uses_it_unmanaged(self):
+        a = self.agent
+        r = a.post("/services/deluge/start", timeout=60)
+        self.assertEqual(r.status, 409, r)
+        self.assertIn(f"port {self.port} is taken", r.json()["error"])
+        self.assertIs(a.get("/services/deluge/status").json()["running"], False)
+        # With that daemon's own login, it is used as it is: connected, not managed.
+        self.assertEqual(a.post("/services/config", body={"service_name": "deluge", "config": {
+            "username": "alice", "password": "wonderland"}}).status, 200)
+        r = a.post("/services/deluge/start", timeout=60)
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual((r.json()["result"]["managed"], r.json()["result"]["pid"]), (False, None))
+        st = a.get("/services/deluge/status").json()
+        self.assertEqual((st["running"], st["connected"], st["managed"]), (True, True, False))
+        listed = a.get("/services/deluge/torrents")
+        self.assertEqual((listed.status, listed.json()["count"]), (200, 0))
+        # Stopping lets go of it; the daemon is not ours to stop.
+        self.assertEqual(a.post("/services/deluge/stop", timeout=60).status, 200)
+        self.assertIs(a.get("/services/deluge/status").json()["running"], False)
+        time.sleep(0.5)
+        self.assertIsNone(self.deluged.poll())
 
 
 class Catalog(unittest.TestCase):

@@ -64,5 +64,29 @@ TEST(Process, EnvAndCwd) {
   EXPECT_EQ(r.out, "v1\n/tmp\n");
 }
 
+TEST(Process, StopsAProcessItDoesNotReap) {
+  // As for a daemon an earlier agent left: found by its command line, stopped by polling (the
+  // zombie it becomes here, as our child, counts as gone), SIGKILL when SIGTERM is ignored.
+  std::string error;
+  pid_t polite = spawn_daemon({"sleep", "30"}, "/dev/null", error);
+  ASSERT_GT(polite, 0) << error;
+  // Right after posix_spawn the kernel may still be setting up the new image (no arguments
+  // yet): wait for them, boundedly.
+  for (int i = 0; i < 200 && command_line(polite).empty(); ++i) ::usleep(10000);
+  EXPECT_EQ(command_line(polite), "sleep 30");
+  EXPECT_TRUE(stop_process(polite, std::chrono::seconds(5)));
+  EXPECT_EQ(reap_if_exited(polite), "signal 15");
+  EXPECT_EQ(command_line(polite), "");
+
+  pid_t stubborn = spawn_daemon({"/bin/sh", "-c", "trap '' TERM; sleep 30 & wait; sleep 30"},
+                                "/dev/null", error);
+  ASSERT_GT(stubborn, 0) << error;
+  ::usleep(100000);  // let the shell set its trap
+  auto t0 = std::chrono::steady_clock::now();
+  EXPECT_TRUE(stop_process(stubborn, std::chrono::milliseconds(300)));
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(3));
+  EXPECT_EQ(reap_if_exited(stubborn), "signal 9");
+}
+
 }  // namespace
 }  // namespace moccha::sys

@@ -202,21 +202,16 @@ json DelugeService::start_locked(const json& c) {
   std::string host = c["host"].get<std::string>();
   int port = c["port"].get<int>();
   if (!is_local(host)) {
-    remote_ = true;
-    rpc_ = std::make_unique<RpcClient>(rpc_config(c));
+    auto rpc = std::make_unique<RpcClient>(rpc_config(c));
     try {
-      rpc_->connect();
+      rpc->connect();
     } catch (const RpcError& e) {
-      rpc_.reset();
       throw ServiceError(ServiceError::Kind::unavailable,
                          "cannot reach the remote deluged: " + std::string(e.what()));
     }
-    intended_ = true;
-    start_watch_locked();
-    start_events_locked();
-    return {{"pid", nullptr}, {"host", host}, {"port", port}};
+    return attach_locked(c, std::move(rpc));
   }
-  remote_ = false;
+  external_ = false;
   if (!on_path("deluged")) {
     if (!c["auto_install"].get<bool>())
       throw ServiceError(ServiceError::Kind::unavailable,
@@ -225,6 +220,31 @@ json DelugeService::start_locked(const json& c) {
     install_deluged();
   }
   fs::path dir = c["config_dir"].get<std::string>();
+  stop_left_behind(dir);
+  {
+    // Something already on the RPC port: a deluged that takes our login is used as it is;
+    // anything else would make ours fail with a log of tracebacks, so it is said plainly.
+    RpcConfig probe_config = rpc_config(c);
+    probe_config.connect_timeout = std::chrono::seconds(3);
+    probe_config.call_timeout = std::chrono::seconds(3);
+    auto probe = std::make_unique<RpcClient>(probe_config);
+    try {
+      probe->connect();
+      log::warn(
+          "a deluged already answers on 127.0.0.1:{} and takes our login: using it as it "
+          "is (not managed)",
+          port);
+      return attach_locked(c, std::move(probe));
+    } catch (const RpcError& e) {
+      if (e.kind != RpcError::Kind::unreachable)
+        throw ServiceError(ServiceError::Kind::conflict,
+                           "port " + std::to_string(port) +
+                               " is taken by another process, which does not take our login (" +
+                               e.what() +
+                               "): stop it, or set another 'port' (or, to use that deluged, "
+                               "its 'username' and 'password')");
+    }
+  }
   try {
     store::ensure_dir(dir, 0700);
     store::ensure_dir(c["download_path"].get<std::string>(), 0755);
@@ -257,6 +277,11 @@ json DelugeService::start_locked(const json& c) {
   if (pid_ < 0) throw ServiceError(ServiceError::Kind::failed, "cannot start deluged: " + error);
   started_at_ = Clock::now();
   log::info("deluged started (pid {}), RPC port {}", pid_, port);
+  try {
+    store::write_file_atomic(dir / "deluged.pid", std::to_string(pid_) + "\n", 0600);
+  } catch (const std::system_error& e) {
+    log::warn("cannot record deluged's pid: {}", e.what());
+  }
   // Ready when its RPC answers a login; bounded, and watching that it did not die.
   rpc_ = std::make_unique<RpcClient>(rpc_config(c));
   auto deadline = Clock::now() + std::chrono::seconds(30);
@@ -290,7 +315,35 @@ json DelugeService::start_locked(const json& c) {
   intended_ = true;
   start_watch_locked();
   start_events_locked();
-  return {{"pid", pid_}, {"host", host}, {"port", port}};
+  return {{"pid", pid_}, {"host", host}, {"port", port}, {"managed", true}};
+}
+
+json DelugeService::attach_locked(const json& c, std::unique_ptr<RpcClient> rpc) {
+  external_ = true;
+  rpc_ = std::move(rpc);
+  intended_ = true;
+  start_watch_locked();
+  start_events_locked();
+  return {{"pid", nullptr}, {"host", c["host"]}, {"port", c["port"]}, {"managed", false}};
+}
+
+void DelugeService::stop_left_behind(const fs::path& dir) {
+  fs::path pidfile = dir / "deluged.pid";
+  std::ifstream in(pidfile);
+  pid_t pid = 0;
+  if (!(in >> pid) || pid <= 0) return;
+  // Only if that pid is still a deluged of this config dir: pids are reused.
+  std::string cmd = sys::command_line(pid);
+  if (cmd.find("deluged") != std::string::npos &&
+      cmd.find(" " + dir.string() + " ") != std::string::npos) {
+    log::warn("deluged (pid {}) was left running by an earlier agent: stopping it", pid);
+    if (!sys::stop_process(pid, std::chrono::seconds(10)))
+      throw ServiceError(ServiceError::Kind::failed,
+                         "the deluged an earlier agent left running (pid " + std::to_string(pid) +
+                             ") does not stop");
+  }
+  std::error_code ec;
+  fs::remove(pidfile, ec);
 }
 
 void DelugeService::stop() {
@@ -304,9 +357,9 @@ void DelugeService::stop_locked() {
   watch_rpc_.reset();
   intended_ = false;
   restart_pending_ = false;
-  if (remote_) {
+  if (external_) {
     rpc_.reset();
-    remote_ = false;
+    external_ = false;
     return;
   }
   if (pid_ <= 0) return;
@@ -328,10 +381,12 @@ void DelugeService::stop_locked() {
   last_exit_ = end;
   log::info("deluged (pid {}) stopped: {}", pid_, end);
   pid_ = -1;
+  std::error_code ec;
+  fs::remove(fs::path(config_["config_dir"].get<std::string>()) / "deluged.pid", ec);
 }
 
 bool DelugeService::alive_locked() {
-  if (remote_) return rpc_ != nullptr;
+  if (external_) return rpc_ != nullptr;
   return child_alive_locked();
 }
 
@@ -378,7 +433,7 @@ json DelugeService::status() {
              {"host", c["host"]},
              {"port", c["port"]},
              {"download_path", c["download_path"]},
-             {"managed", up && !remote_},
+             {"managed", up && !external_},
              {"pid", pid_ > 0 ? json(pid_) : json(nullptr)},
              {"restarts", restarts_},
              {"last_exit", last_exit_.empty() ? json(nullptr) : json(last_exit_)},
@@ -534,7 +589,7 @@ void DelugeService::add_from_folder(RpcClient& rpc, const std::string& path) {
 
 void DelugeService::supervise() {
   std::lock_guard lock(mu_);
-  if (!intended_ || remote_) return;
+  if (!intended_ || external_) return;
   if (restart_pending_) {
     if (Clock::now() < restart_at_) return;
     restart_pending_ = false;

@@ -1,12 +1,14 @@
 // Deluge as a managed service: the daemon's lifecycle (install, config, spawn, readiness,
 // supervision, stop) and its RPC connection. A `host` other than localhost is a remote daemon
-// we connect to but never spawn.
+// we connect to but never spawn; so is a local deluged already on the port that takes our
+// login (the user's own). One of ours that an earlier agent left running is stopped first.
 #pragma once
 
 #include <sys/types.h>
 
 #include <atomic>
 #include <chrono>
+#include <filesystem>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -47,6 +49,11 @@ class DelugeService : public services::Service {
 
  private:
   nlohmann::json start_locked(const nlohmann::json& config);
+  // Uses a daemon we do not own (connected, never spawned or stopped).
+  nlohmann::json attach_locked(const nlohmann::json& config, std::unique_ptr<RpcClient> rpc);
+  // Stops the deluged recorded in CONFIG_DIR/deluged.pid if it is still running from an agent
+  // that ended without stopping it (killed), so this start owns its daemon again.
+  static void stop_left_behind(const std::filesystem::path& config_dir);
   void stop_locked();
   bool alive_locked();
   // Reaps the child if it has ended, recording how (and scheduling a restart when that was
@@ -66,7 +73,7 @@ class DelugeService : public services::Service {
   std::string data_dir_;
   std::mutex mu_;
   pid_t pid_ = -1;
-  bool remote_ = false;
+  bool external_ = false;  // a daemon we do not own: remote, or already on the port
   bool intended_ = false;  // we want it running (supervision restarts it)
   int restarts_ = 0;
   std::string last_exit_, last_error_;

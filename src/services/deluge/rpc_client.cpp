@@ -136,7 +136,8 @@ void RpcClient::connect_locked() {
   addrinfo* res = nullptr;
   std::string port = std::to_string(cfg_.port);
   if (int rc = ::getaddrinfo(cfg_.host.c_str(), port.c_str(), &hints, &res); rc != 0)
-    transport("cannot resolve " + cfg_.host + ": " + gai_strerror(rc));
+    throw RpcError(RpcError::Kind::unreachable,
+                   "cannot resolve " + cfg_.host + ": " + gai_strerror(rc));
   std::string last = "no address";
   for (addrinfo* ai = res; ai && fd_ < 0; ai = ai->ai_next) {
     int fd = ::socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -158,7 +159,9 @@ void RpcClient::connect_locked() {
     fd_ = fd;
   }
   ::freeaddrinfo(res);
-  if (fd_ < 0) transport("cannot connect to deluged at " + cfg_.host + ":" + port + ": " + last);
+  if (fd_ < 0)
+    throw RpcError(RpcError::Kind::unreachable,
+                   "cannot connect to deluged at " + cfg_.host + ":" + port + ": " + last);
   int one = 1;
   ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 

@@ -33,7 +33,9 @@ struct RpcConfig {
 
 class RpcError : public std::runtime_error {
  public:
-  enum class Kind { transport, remote, timeout, protocol };
+  // unreachable: nothing accepted the TCP connection (refused, no route, timed out);
+  // transport: the connection failed after that (TLS, a drop).
+  enum class Kind { unreachable, transport, remote, timeout, protocol };
   RpcError(Kind kind, std::string message, std::string remote_type = {})
       : std::runtime_error(std::move(message)), kind(kind), remote_type(std::move(remote_type)) {}
   Kind kind;
