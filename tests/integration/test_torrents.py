@@ -5,6 +5,7 @@ import hmac
 import http.server
 import json
 import os
+import select
 import threading
 import subprocess
 import tempfile
@@ -12,7 +13,7 @@ import time
 import unittest
 import urllib.parse
 
-from agent import Agent, run_cli, wait_for
+from agent import BIN, Agent, run_cli, wait_for
 from test_services import free_port, loopback_config
 
 
@@ -36,6 +37,34 @@ def info_hashes(*torrents):
         ["/usr/bin/python3", "-c", "import libtorrent as lt, sys\n"
          "for t in sys.argv[1:]: print(lt.torrent_info(t).info_hash())", *torrents],
         capture_output=True, text=True, check=True, timeout=30).stdout.split()
+
+
+class Watch:
+    """`moccha deluge-list --watch` in the background, its output read with a deadline."""
+
+    def __init__(self, agent):
+        env = {k: v for k, v in os.environ.items() if not k.startswith("MOCCHA_")}
+        env.update({"MOCCHA_URL": agent.url, "MOCCHA_API_KEY": agent.key})
+        self.proc = subprocess.Popen([BIN, "deluge-list", "--watch"], env=env, text=True,
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.seen = ""
+
+    def wait_for_text(self, text, timeout=20):
+        deadline = time.monotonic() + timeout
+        while text not in self.seen:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([self.proc.stdout], [], [], left)[0]:
+                raise AssertionError(f"no {text!r} in: {self.seen!r}")
+            line = self.proc.stdout.readline()
+            if not line:
+                raise AssertionError(f"--watch ended: {self.seen!r} {self.proc.stderr.read()}")
+            self.seen += line
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait(timeout=10)
+        self.proc.stdout.close()
+        self.proc.stderr.close()
 
 
 class Swarm(unittest.TestCase):
@@ -285,6 +314,17 @@ class Swarm(unittest.TestCase):
         out = run_cli("deluge-list", env=env)
         self.assertIn("efefefefef", out.stdout)
         self.assertIn("cli-test", out.stdout)
+        watch = Watch(self.agent)
+        try:
+            # A table, refreshed: the torrent shows up in two of them.
+            watch.wait_for_text("cli-test")
+            first = len(watch.seen)
+            watch.seen = ""
+            watch.wait_for_text("cli-test")
+            self.assertGreater(first, 0)
+            self.assertIn("[", watch.seen)  # the progress bar
+        finally:
+            watch.stop()
         out = run_cli("deluge-info", "ef" * 20, env=env)
         self.assertEqual(out.returncode, 0, out.stderr)
         self.assertIn("cli-test", out.stdout)
@@ -343,6 +383,18 @@ class Swarm(unittest.TestCase):
 
 
 class NotRunning(unittest.TestCase):
+    def test_watch_waits_out_a_stopped_deluge(self):
+        with Agent("--no-rate-limit") as a:
+            watch = Watch(a)
+            try:
+                watch.wait_for_text("(trying again)")
+                watch.seen = ""
+                watch.wait_for_text("(trying again)", timeout=10)
+                self.assertIn("503", watch.seen)
+                self.assertIsNone(watch.proc.poll())
+            finally:
+                watch.stop()
+
     def test_every_torrent_endpoint_answers_503(self):
         with Agent("--no-rate-limit") as a:
             tid = "0" * 40
