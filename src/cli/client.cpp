@@ -4,6 +4,7 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <functional>
 #include <memory>
 
 namespace moccha::cli {
@@ -31,6 +32,14 @@ size_t collect(char* data, size_t size, size_t n, void* out) {
   return size * n;
 }
 
+// The JSON of a 2xx reply; a ClientError for anything else.
+nlohmann::json reply_json(long status, const std::string& body) {
+  if (status < 200 || status >= 300) throw_reply_error(status, body);
+  auto doc = nlohmann::json::parse(body, nullptr, false);
+  if (doc.is_discarded()) throw ClientError("the agent sent a reply that is not JSON", status);
+  return doc;
+}
+
 }  // namespace
 
 Endpoint resolve_endpoint(const std::string& url_flag, const std::string& key_flag) {
@@ -54,44 +63,75 @@ Endpoint resolve_endpoint(const std::string& url_flag, const std::string& key_fl
   return ep;
 }
 
-nlohmann::json Client::call(const std::string& method, const std::string& path,
-                            const nlohmann::json& body) const {
+namespace {
+
+// One request to the agent with the key, answered in JSON: `prepare` sets the method and body.
+nlohmann::json exchange(const Endpoint& ep, const std::string& path,
+                        const std::vector<std::string>& extra_headers,
+                        const std::function<void(CURL*)>& prepare) {
   static const bool initialised = [] { return curl_global_init(CURL_GLOBAL_DEFAULT) == 0; }();
   (void)initialised;
   std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> curl(curl_easy_init(), curl_easy_cleanup);
   if (!curl) throw ClientError("cannot initialise libcurl");
-  std::string url = ep_.url + path;
-  std::string response, payload;
-  curl_slist* headers = nullptr;
-  std::string key_header = "X-API-Key: " + ep_.api_key;
-  headers = curl_slist_append(headers, key_header.c_str());
-  headers = curl_slist_append(headers, "Accept: application/json");
-  if (!body.is_null()) {
-    payload = body.dump();
-    headers = curl_slist_append(headers, "Content-Type: application/json");
-    curl_easy_setopt(curl.get(), CURLOPT_POSTFIELDS, payload.c_str());
-    curl_easy_setopt(curl.get(), CURLOPT_POSTFIELDSIZE, static_cast<long>(payload.size()));
-  }
-  std::unique_ptr<curl_slist, decltype(&curl_slist_free_all)> header_list(headers,
-                                                                          curl_slist_free_all);
+  std::unique_ptr<curl_slist, decltype(&curl_slist_free_all)> headers(nullptr, curl_slist_free_all);
+  for (const std::string& h :
+       {std::string("X-API-Key: ") + ep.api_key, std::string("Accept: application/json")})
+    headers.reset(curl_slist_append(headers.release(), h.c_str()));
+  for (const std::string& h : extra_headers)
+    headers.reset(curl_slist_append(headers.release(), h.c_str()));
+  std::string url = ep.url + path, response;
   curl_easy_setopt(curl.get(), CURLOPT_URL, url.c_str());
-  curl_easy_setopt(curl.get(), CURLOPT_CUSTOMREQUEST, method.c_str());
-  if (method == "POST" && body.is_null()) curl_easy_setopt(curl.get(), CURLOPT_POSTFIELDS, "");
-  curl_easy_setopt(curl.get(), CURLOPT_HTTPHEADER, headers);
+  curl_easy_setopt(curl.get(), CURLOPT_HTTPHEADER, headers.get());
   curl_easy_setopt(curl.get(), CURLOPT_WRITEFUNCTION, collect);
   curl_easy_setopt(curl.get(), CURLOPT_WRITEDATA, &response);
   curl_easy_setopt(curl.get(), CURLOPT_CONNECTTIMEOUT, 10L);
   curl_easy_setopt(curl.get(), CURLOPT_NOSIGNAL, 1L);
+  prepare(curl.get());
   CURLcode rc = curl_easy_perform(curl.get());
   if (rc != CURLE_OK)
-    throw ClientError("cannot reach the agent at " + ep_.url + ": " + curl_easy_strerror(rc));
+    throw ClientError("cannot reach the agent at " + ep.url + ": " + curl_easy_strerror(rc));
   long status = 0;
   curl_easy_getinfo(curl.get(), CURLINFO_RESPONSE_CODE, &status);
-  auto doc = nlohmann::json::parse(response, nullptr, false);
-  if (status >= 200 && status < 300) {
-    if (doc.is_discarded()) throw ClientError("the agent sent a reply that is not JSON", status);
-    return doc;
-  }
+  return reply_json(status, response);
+}
+
+}  // namespace
+
+nlohmann::json Client::call(const std::string& method, const std::string& path,
+                            const nlohmann::json& body) const {
+  std::string payload = body.is_null() ? std::string() : body.dump();
+  std::vector<std::string> extra;
+  if (!body.is_null()) extra.push_back("Content-Type: application/json");
+  return exchange(ep_, path, extra, [&](CURL* h) {
+    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method.c_str());
+    if (!body.is_null() || method == "POST") {
+      curl_easy_setopt(h, CURLOPT_POSTFIELDS, payload.c_str());
+      curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, static_cast<long>(payload.size()));
+    }
+  });
+}
+
+nlohmann::json Client::post_file(const std::string& path,
+                                 const std::vector<std::pair<std::string, std::string>>& fields,
+                                 const std::string& file_field, const std::string& file) const {
+  std::unique_ptr<curl_mime, decltype(&curl_mime_free)> mime(nullptr, curl_mime_free);
+  return exchange(ep_, path, {}, [&](CURL* h) {
+    mime.reset(curl_mime_init(h));
+    for (const auto& [name, value] : fields) {
+      curl_mimepart* part = curl_mime_addpart(mime.get());
+      curl_mime_name(part, name.c_str());
+      curl_mime_data(part, value.data(), value.size());
+    }
+    curl_mimepart* part = curl_mime_addpart(mime.get());
+    curl_mime_name(part, file_field.c_str());
+    if (curl_mime_filedata(part, file.c_str()) != CURLE_OK)
+      throw ClientError("cannot read " + file);
+    curl_easy_setopt(h, CURLOPT_MIMEPOST, mime.get());
+  });
+}
+
+void throw_reply_error(long status, const std::string& body) {
+  auto doc = nlohmann::json::parse(body, nullptr, false);
   std::string message = "HTTP " + std::to_string(status);
   if (doc.is_object() && doc.contains("error")) {
     message += ": " + doc["error"].get<std::string>();

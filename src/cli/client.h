@@ -9,6 +9,8 @@
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace moccha::cli {
 
@@ -28,6 +30,10 @@ class ClientError : public std::runtime_error {
   long status;  // 0 when the agent was not reached
 };
 
+// The ClientError for a reply with a non-2xx `status`: its JSON error and message when it has
+// them, and a hint for a wrong key.
+[[noreturn]] void throw_reply_error(long status, const std::string& body);
+
 class Client {
  public:
   explicit Client(Endpoint endpoint) : ep_(std::move(endpoint)) {}
@@ -35,6 +41,12 @@ class Client {
   // Sends the request and returns the JSON body of a 2xx reply. Throws ClientError otherwise.
   nlohmann::json call(const std::string& method, const std::string& path,
                       const nlohmann::json& body = nullptr) const;
+
+  // POSTs multipart/form-data: `fields` as text parts, then the local file `file` (streamed
+  // from disk) in a part named `file_field`. Returns the JSON of a 2xx reply, like call().
+  nlohmann::json post_file(const std::string& path,
+                           const std::vector<std::pair<std::string, std::string>>& fields,
+                           const std::string& file_field, const std::string& file) const;
 
   // GETs a Server-Sent Events stream and calls `on_event(name, data)` for each event until the
   // stream ends. Throws ClientError like call().

@@ -42,12 +42,20 @@ void print_table(const json& list) {
 }  // namespace
 
 int deluge_add(const Client& client, const std::string& what, bool paused) {
-  json body = {{"paused", paused}};
-  if (what.starts_with("magnet:") || what.starts_with("http://") || what.starts_with("https://"))
-    body["torrent_url"] = what;
-  else
-    body["torrent_file"] = std::filesystem::absolute(what).string();
-  json r = client.call("POST", "/services/deluge/torrents", body);
+  json r;
+  std::error_code ec;
+  if (what.starts_with("magnet:") || what.starts_with("http://") || what.starts_with("https://")) {
+    r = client.call("POST", "/services/deluge/torrents",
+                    {{"torrent_url", what}, {"paused", paused}});
+  } else if (std::filesystem::is_regular_file(what, ec)) {
+    // A .torrent here is uploaded: the agent may well be another machine.
+    r = client.post_file("/services/deluge/torrents", {{"paused", paused ? "true" : "false"}},
+                         "torrent", what);
+  } else {
+    // Not here: a path on the agent's machine.
+    r = client.call("POST", "/services/deluge/torrents",
+                    {{"torrent_file", what}, {"paused", paused}});
+  }
   fmt::print("{}\n", r.value("torrent_id", ""));
   return 0;
 }

@@ -85,16 +85,6 @@ struct Curl {
   }
 };
 
-[[noreturn]] void fail_with(long status, const std::string& body) {
-  auto doc = json::parse(body, nullptr, false);
-  std::string msg = "HTTP " + std::to_string(status);
-  if (doc.is_object() && doc.contains("error")) {
-    msg += ": " + doc["error"].get<std::string>();
-    if (doc.contains("message")) msg += " (" + doc["message"].get<std::string>() + ")";
-  }
-  throw ClientError(msg, status);
-}
-
 size_t to_string(char* d, size_t s, size_t n, void* out) {
   static_cast<std::string*>(out)->append(d, s * n);
   return s * n;
@@ -145,7 +135,7 @@ int upload(const Client& client, const std::string& local, const std::string& re
         return 0;
       });
   long status = c.perform(client.endpoint());
-  if (status != 200) fail_with(status, c.body);
+  if (status != 200) throw_reply_error(status, c.body);
   progress.update(size, size, true);
   json r = json::parse(c.body, nullptr, false);
   fmt::print("{}\n", r.is_object() ? r.value("path", "") : "");
@@ -213,7 +203,7 @@ int download(const Client& client, const std::string& remote, const std::string&
                       " failed: " + curl_easy_strerror(rc));
   if (status != 200 && status != 206) {
     if (!have) fs::remove(local, ec);  // nothing of ours was there: leave nothing
-    fail_with(status, sink.error_body);
+    throw_reply_error(status, sink.error_body);
   }
   if (rc != CURLE_OK)
     throw ClientError(std::string("download interrupted (run it again to resume): ") +

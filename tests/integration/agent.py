@@ -140,8 +140,8 @@ def wait_for(fn, timeout=30, step=0.05):
     raise AssertionError("condition not met in time")
 
 
-def run_cli(*args, env=None, timeout=30, input=None):
+def run_cli(*args, env=None, timeout=30, input=None, cwd=None):
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("MOCCHA_")}
     full_env.update(env or {})
-    return subprocess.run([BIN, *args], capture_output=True, text=True, env=full_env,
-                          timeout=timeout, input=input)
+    return subprocess.run([os.path.abspath(BIN), *args], capture_output=True, text=True,
+                          env=full_env, timeout=timeout, input=input, cwd=cwd)

@@ -339,6 +339,15 @@ class Swarm(unittest.TestCase):
         self.assertIn("404", out.stderr)
         out = run_cli("deluge-add", "/no/such/file.torrent", env=env)
         self.assertIn("400", out.stderr)
+        # A .torrent on the CLI's side is uploaded (the agent may be another machine): a path
+        # relative to the CLI's directory means nothing to the agent.
+        local = make_torrent(os.path.join(self.tmp, "seed", "payload", "notes.txt"),
+                             os.path.join(self.tmp, "cli-local.torrent"), 19)
+        tid, = info_hashes(local)
+        out = run_cli("deluge-add", "--paused", "cli-local.torrent", env=env, cwd=self.tmp)
+        self.assertEqual((out.returncode, out.stdout.strip()), (0, tid), out.stderr)
+        self.assertEqual(self.details(tid)["state"], "Paused")
+        self.agent.post(f"/services/deluge/torrents/{tid}/remove", body={"remove_data": False})
 
     def test_watch_folder(self):
         a = self.agent
