@@ -49,7 +49,8 @@ void add_deluge_routes(http::Router& router, deluge::DelugeService* svc,
     auto r = std::make_shared<Responder>(std::move(respond));
     blocking([svc, r, f = std::move(f)] {
       try {
-        (*r)(f(svc->rpc()));
+        auto rpc = svc->rpc();  // held: a concurrent stop cannot free it under the call
+        (*r)(f(*rpc));
       } catch (const ServiceError& e) {
         (*r)(ApiResponse::error(503, "deluge is not running", e.what()));
       } catch (const RpcError& e) {

@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 import unittest
 
@@ -137,6 +138,30 @@ class Deluge(unittest.TestCase):
             "service_name": "nope", "config": {"a": 1}}).status, 404)
         self.assertEqual(self.agent.post("/services/config", body={
             "service_name": "deluge"}).status, 400)
+
+    def test_stop_while_torrent_calls_are_in_flight(self):
+        # Calls running on the pool when the daemon stops fail cleanly (503), never a crash.
+        self.start()
+        statuses, stop = [], threading.Event()
+
+        def hammer():
+            while not stop.is_set():
+                statuses.append(self.agent.get("/services/deluge/torrents").status)
+        threads = [threading.Thread(target=hammer) for _ in range(4)]
+        for t in threads:
+            t.start()
+        try:
+            wait_for(lambda: len(statuses) > 20, timeout=30)
+            self.assertEqual(self.agent.post("/services/deluge/stop", timeout=60).status, 200)
+            n = len(statuses)
+            wait_for(lambda: len(statuses) > n + 20, timeout=30)
+        finally:
+            stop.set()
+            for t in threads:
+                t.join(timeout=30)
+        self.assertLessEqual(set(statuses), {200, 503})
+        self.assertEqual(statuses[-1], 503)
+        self.assertEqual(self.agent.get("/health").status, 200)
 
     def test_kill_9_is_restarted_by_supervision(self):
         pid = self.start()["result"]["pid"]

@@ -283,7 +283,7 @@ json DelugeService::start_locked(const json& c) {
     log::warn("cannot record deluged's pid: {}", e.what());
   }
   // Ready when its RPC answers a login; bounded, and watching that it did not die.
-  rpc_ = std::make_unique<RpcClient>(rpc_config(c));
+  rpc_ = std::make_shared<RpcClient>(rpc_config(c));
   auto deadline = Clock::now() + std::chrono::seconds(30);
   std::string last;
   while (true) {
@@ -417,11 +417,15 @@ bool DelugeService::running() {
   return alive_locked();
 }
 
-RpcClient& DelugeService::rpc() {
+std::shared_ptr<RpcClient> DelugeService::rpc() {
   std::lock_guard lock(mu_);
-  if (!rpc_ || !alive_locked())
-    throw ServiceError(ServiceError::Kind::unavailable, "deluge is not running");
-  return *rpc_;
+  if (rpc_ && alive_locked()) return rpc_;
+  if (intended_ && restart_pending_)
+    throw ServiceError(ServiceError::Kind::unavailable,
+                       "deluged stopped unexpectedly (" + last_exit_ +
+                           ") and is being restarted; try again shortly");
+  throw ServiceError(ServiceError::Kind::unavailable,
+                     "start it with POST /services/deluge/start (moccha service-start deluge)");
 }
 
 json DelugeService::status() {

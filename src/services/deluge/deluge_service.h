@@ -37,9 +37,10 @@ class DelugeService : public services::Service {
                                  const nlohmann::json& after) override;
   void supervise() override;
 
-  // The RPC connection of the running daemon, for the torrent endpoints. Throws
-  // ServiceError(unavailable) when it is not running.
-  RpcClient& rpc();
+  // The RPC connection of the running daemon, for the torrent endpoints; shared, so a call in
+  // flight keeps it alive through a concurrent stop (and fails then, instead of crashing).
+  // Throws ServiceError(unavailable) when it is not running.
+  std::shared_ptr<RpcClient> rpc();
 
   // Deluge's core.conf: a version header object, then the settings object.
   static std::string core_conf(const nlohmann::json& settings);
@@ -78,7 +79,7 @@ class DelugeService : public services::Service {
   int restarts_ = 0;
   std::string last_exit_, last_error_;
   nlohmann::json config_;
-  std::unique_ptr<RpcClient> rpc_;
+  std::shared_ptr<RpcClient> rpc_;
   std::unique_ptr<RpcClient> watch_rpc_;
   std::unique_ptr<WatchFolder> watch_;
   std::thread events_thread_;
