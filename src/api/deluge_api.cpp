@@ -1,5 +1,7 @@
 #include "api/deluge_api.h"
 
+#include <algorithm>
+#include <array>
 #include <fstream>
 #include <memory>
 #include <regex>
@@ -30,6 +32,39 @@ std::string valid_id(const ApiRequest& req) {
     throw ApiError(404, "unknown torrent", "a torrent id is a 40-hex info-hash");
   for (char& c : id) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return id;
+}
+
+// ?state=: Deluge's states (deluge.common.TORRENT_STATE) and its filters "Active" (moving data)
+// and "All", any case, several separated by commas. A typo is a 400, not an empty list.
+json state_filter(const std::string& query) {
+  static constexpr std::array<std::string_view, 10> kStates{
+      "All",     "Active", "Allocating", "Checking", "Downloading",
+      "Seeding", "Paused", "Error",      "Queued",   "Moving"};
+  auto same = [](std::string_view a, std::string_view b) {
+    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+             return std::tolower(static_cast<unsigned char>(x)) ==
+                    std::tolower(static_cast<unsigned char>(y));
+           });
+  };
+  json states = json::array();
+  bool all = query.empty();
+  std::string_view rest = query;
+  while (!rest.empty()) {
+    auto comma = rest.find(',');
+    std::string_view word = rest.substr(0, comma);
+    rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+    auto it = std::find_if(kStates.begin(), kStates.end(),
+                           [&](std::string_view s) { return same(s, word); });
+    if (it == kStates.end())
+      throw ApiError(400, "unknown torrent state",
+                     "'" + std::string(word) +
+                         "': one of All, Active, Allocating, Checking, Downloading, Seeding, "
+                         "Paused, Error, Queued, Moving");
+    if (*it == "All") all = true;
+    states.push_back(*it);
+  }
+  if (all) return json::object();
+  return {{"state", states}};
 }
 
 json status_of(deluge::RpcClient& rpc, const std::string& id, const json& keys) {
@@ -77,10 +112,8 @@ void add_deluge_routes(http::Router& router, deluge::DelugeService* svc,
   };
 
   router.add({"GET", "/services/deluge/torrents", [run](ApiRequest& req, Responder respond) {
-                std::string state = req.query_or("state");
-                run(std::move(respond), [state](deluge::RpcClient& rpc) {
-                  json filter = json::object();
-                  if (!state.empty()) filter["state"] = state;
+                json filter = state_filter(req.query_or("state"));
+                run(std::move(respond), [filter](deluge::RpcClient& rpc) {
                   // One round trip for the whole list, written out as it is read: no tree.
                   auto reply = rpc.call_raw("core.get_torrents_status",
                                             json::array({filter, torrent_list_keys()}));

@@ -209,6 +209,10 @@ class Swarm(unittest.TestCase):
         self.assertEqual(entry["name"], "payload")
         seeding = a.get("/services/deluge/torrents?state=Seeding").json()["torrents"]
         self.assertIn(self.info_hash, [t["id"] for t in seeding])
+        either = a.get("/services/deluge/torrents?state=paused,seeding").json()["torrents"]
+        self.assertIn(self.info_hash, [t["id"] for t in either])
+        queued = a.get("/services/deluge/torrents?state=Queued").json()["torrents"]
+        self.assertNotIn(self.info_hash, [t["id"] for t in queued])
         stats = a.get("/services/deluge/stats").json()["stats"]
         self.assertEqual(set(stats), {"upload_rate", "download_rate", "dht_nodes", "num_peers",
                                       "num_connections", "payload_upload_rate",
@@ -384,6 +388,9 @@ class Swarm(unittest.TestCase):
                              ({"torrent_url": 5}, 400)):
             with self.subTest(body=body):
                 self.assertEqual(a.post("/services/deluge/torrents", body=body).status, status)
+        bad_state = a.get("/services/deluge/torrents?state=Bogus")
+        self.assertEqual(bad_state.status, 400)
+        self.assertIn("Downloading", bad_state.json()["message"])
         for path in ("/services/deluge/torrents/" + "0" * 40,
                      "/services/deluge/peers/" + "0" * 40,
                      "/services/deluge/torrents/not-a-hash"):
