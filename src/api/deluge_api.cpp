@@ -176,6 +176,7 @@ void add_deluge_routes(http::Router& router, deluge::DelugeService* svc,
          json options = {{"add_paused", paused}};
          if (dest) options["download_location"] = *dest;
          std::string id, filedump, filename;
+         std::filesystem::path local;
          bool magnet = url && url->starts_with("magnet:");
          if (magnet) {
            auto h = deluge::magnet_info_hash(*url);
@@ -198,16 +199,21 @@ void add_deluge_routes(http::Router& router, deluge::DelugeService* svc,
              throw ApiError(e.code == files::Code::forbidden ? 403 : 400,
                             "cannot read the torrent file", e.what());
            }
-           std::ifstream in(p, std::ios::binary);
-           filedump.assign(std::istreambuf_iterator<char>(in), {});
-           auto h = deluge::torrent_info_hash(filedump);
-           if (!h) throw ApiError(400, "not a torrent file", *file);
-           id = *h;
+           local = p;  // read on the pool, not here on the I/O thread
            filename = p.filename().string();
          }
          std::string u = url.value_or("");
-         run(std::move(respond), [id, u, magnet, options, filedump,
-                                  filename](deluge::RpcClient& rpc) {
+         run(std::move(respond), [id, u, magnet, options, filedump, local, filename,
+                                  shown = file.value_or("")](deluge::RpcClient& rpc) mutable {
+           if (!local.empty()) {
+             std::string error;
+             auto data = deluge::read_torrent_file(local, error);
+             if (!data) throw ApiError(400, "cannot read the torrent file", shown + ": " + error);
+             auto h = deluge::torrent_info_hash(*data);
+             if (!h) throw ApiError(400, "not a torrent file", shown);
+             id = *h;
+             filedump = std::move(*data);
+           }
            if (!id.empty()) {
              json s = rpc.call("core.get_torrent_status", json::array({id, json::array({"name"})}));
              if (s.is_object() && !s.empty()) {

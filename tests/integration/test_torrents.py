@@ -367,8 +367,11 @@ class Swarm(unittest.TestCase):
         os.rename(dropped, os.path.join(watch, "dropped.torrent"))
         with open(os.path.join(watch, "bogus.torrent"), "w") as f:
             f.write("not bencode")
+        with open(os.path.join(watch, "huge.torrent"), "wb") as f:
+            f.truncate(100 << 20)
         wait_for(lambda: os.path.exists(os.path.join(watch, "dropped.torrent.added")), timeout=20)
         wait_for(lambda: os.path.exists(os.path.join(watch, "bogus.torrent.invalid")), timeout=20)
+        wait_for(lambda: os.path.exists(os.path.join(watch, "huge.torrent.invalid")), timeout=20)
         self.assertEqual(a.get(f"/services/deluge/torrents/{info_hash}").status, 200)
         a.post(f"/services/deluge/torrents/{info_hash}/remove", body={"remove_data": False})
         a.post("/services/config", body={"service_name": "deluge",
@@ -388,6 +391,13 @@ class Swarm(unittest.TestCase):
                              ({"torrent_url": 5}, 400)):
             with self.subTest(body=body):
                 self.assertEqual(a.post("/services/deluge/torrents", body=body).status, status)
+        # A path to something huge (a disk image, say) is refused unread.
+        huge = os.path.join(self.tmp, "huge.torrent")
+        with open(huge, "wb") as f:
+            f.truncate(100 << 20)  # sparse: no disk used
+        r = a.post("/services/deluge/torrents", body={"torrent_file": huge})
+        self.assertEqual(r.status, 400, r)
+        self.assertIn("too large", r.json()["message"])
         bad_state = a.get("/services/deluge/torrents?state=Bogus")
         self.assertEqual(bad_state.status, 400)
         self.assertIn("Downloading", bad_state.json()["message"])

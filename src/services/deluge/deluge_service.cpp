@@ -566,18 +566,19 @@ void DelugeService::start_watch_locked() {
 }
 
 void DelugeService::add_from_folder(RpcClient& rpc, const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   std::error_code ec;
-  auto hash = torrent_info_hash(data);
+  std::string error;
+  auto data = read_torrent_file(path, error);
+  auto hash = data ? torrent_info_hash(*data) : std::nullopt;
   if (!hash) {
-    log::warn("auto_add_folder: {} is not a torrent file; renamed .invalid", path);
+    log::warn("auto_add_folder: {} is not a torrent file{}; renamed .invalid", path,
+              data ? "" : " (" + error + ")");
     fs::rename(path, path + ".invalid", ec);
     return;
   }
   try {
     rpc.call("core.add_torrent_file",
-             json::array({fs::path(path).filename().string(), base64(data), json::object()}));
+             json::array({fs::path(path).filename().string(), base64(*data), json::object()}));
     log::info("auto_add_folder: added {} ({})", path, *hash);
   } catch (const RpcError& e) {
     if (std::string(e.what()).find("already") == std::string::npos) {

@@ -4,6 +4,7 @@
 #include <openssl/sha.h>
 
 #include <cctype>
+#include <fstream>
 
 #include "core/hex.h"
 
@@ -112,6 +113,28 @@ std::string base64(std::string_view data) {
                           static_cast<int>(data.size()));
   out.resize(static_cast<std::size_t>(n));
   return out;
+}
+
+std::optional<std::string> read_torrent_file(const std::filesystem::path& path,
+                                             std::string& error) {
+  std::error_code ec;
+  auto size = std::filesystem::file_size(path, ec);
+  if (ec) {
+    error = ec.message();
+    return std::nullopt;
+  }
+  if (size > kMaxTorrentFileBytes) {
+    error = std::to_string(size) + " bytes, too large for a torrent file";
+    return std::nullopt;
+  }
+  std::ifstream in(path, std::ios::binary);
+  std::string data(size, '\0');
+  if (!in.read(data.data(), static_cast<std::streamsize>(size)) && !in.eof()) {
+    error = "cannot read it";
+    return std::nullopt;
+  }
+  data.resize(static_cast<std::size_t>(in.gcount()));
+  return data;
 }
 
 }  // namespace moccha::deluge
