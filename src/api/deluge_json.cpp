@@ -183,10 +183,12 @@ std::string torrent_list_body(std::string_view rencoded) {
   }
   r.leave();
   if (!r.at_end()) throw RencodeError("rencode: trailing bytes");
-  std::string body = "{\"success\":true,\"count\":" + std::to_string(count) + ",\"torrents\":[";
-  body.reserve(body.size() + items.size() + 4);
+  // The spec's order: success, torrents, count.
+  std::string body;
+  body.reserve(items.size() + 64);
+  body += "{\"success\":true,\"torrents\":[";
   body += items;
-  body += "]}\n";
+  body += "],\"count\":" + std::to_string(count) + "}\n";
   return body;
 }
 

@@ -20,7 +20,7 @@ double number_field(const nlohmann::json& status, const char* key);
 nlohmann::json torrent_json(const std::string& id, const nlohmann::json& status);
 
 // The reply body of GET /services/deluge/torrents, from the rencoded result of
-// core.get_torrents_status ({id: status}): {"success", "count", "torrents": [...]}, torrents in
+// core.get_torrents_status ({id: status}): {"success", "torrents": [...], "count"}, torrents in
 // the daemon's order. Throws deluge::RencodeError for a result of another shape.
 std::string torrent_list_body(std::string_view rencoded);
 

@@ -56,6 +56,9 @@ TEST(DelugeJson, ListReadInPlaceEqualsTheDecodedTree) {
     std::string body = torrent_list_body(reply);
     ASSERT_EQ(body.back(), '\n');
     ordered got = ordered::parse(body);  // keeps the order written
+    EXPECT_EQ(got.begin().key() + "," + std::next(got.begin()).key() + "," +
+                  std::next(got.begin(), 2).key(),
+              "success,torrents,count");
     EXPECT_EQ(got["success"], true);
     ASSERT_EQ(got["count"], n);
     ASSERT_EQ(got["torrents"].size(), static_cast<std::size_t>(n));
