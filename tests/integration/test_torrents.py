@@ -137,7 +137,9 @@ class Swarm(unittest.TestCase):
         cls.agent = Agent("--no-rate-limit")
         cfg = loopback_config()
         cfg["download_path"] = os.path.join(cls.tmp, "downloads")
-        cfg["webhooks"] = [f"http://127.0.0.1:{cls.receiver.server_port}/done"]
+        # A dead receiver first: its retries must not hold up the live one.
+        cfg["webhooks"] = ["http://127.0.0.1:1/dead",
+                           f"http://127.0.0.1:{cls.receiver.server_port}/done"]
         cfg["webhook_secret"] = "s3cret"
         assert cls.agent.post("/services/config", body={"service_name": "deluge",
                                                         "config": cfg}).status == 200
@@ -185,8 +187,11 @@ class Swarm(unittest.TestCase):
         for name, data in self.files.items():
             got = os.path.join(self.tmp, "downloads", "payload", name)
             self.assertEqual(sha256(got), hashlib.sha256(data).hexdigest(), name)
-        # Exactly one signed completion POST, from Deluge's TorrentFinishedEvent.
+        # Exactly one signed completion POST, from Deluge's TorrentFinishedEvent, and not after
+        # the dead receiver's 15 s of retries.
+        completed = time.monotonic()
         wait_for(lambda: self.hooks, timeout=20)
+        self.assertLess(time.monotonic() - completed, 10)
         time.sleep(1)
         mine = [h for h in self.hooks if json.loads(h[1])["torrent_id"] == self.info_hash]
         self.assertEqual(len(mine), 1, self.hooks)

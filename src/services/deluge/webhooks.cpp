@@ -3,6 +3,7 @@
 #include <curl/curl.h>
 #include <openssl/hmac.h>
 
+#include <algorithm>
 #include <chrono>
 #include <memory>
 
@@ -82,25 +83,33 @@ bool Webhooks::post(const Delivery& d, std::string& error) {
 }
 
 void Webhooks::loop() {
+  using Clock = std::chrono::steady_clock;
   std::unique_lock lock(mu_);
-  while (true) {
-    cv_.wait(lock, [this] { return stop_ || !queue_.empty(); });
-    if (stop_) return;
-    Delivery d = std::move(queue_.front());
-    queue_.pop_front();
+  while (!stop_) {
+    if (queue_.empty()) {
+      cv_.wait(lock, [this] { return stop_ || !queue_.empty(); });
+      continue;
+    }
+    auto next =
+        std::min_element(queue_.begin(), queue_.end(),
+                         [](const Delivery& a, const Delivery& b) { return a.due < b.due; });
+    if (next->due > Clock::now()) {
+      cv_.wait_until(lock, next->due);  // or until a new delivery or the stop
+      continue;
+    }
+    Delivery d = std::move(*next);
+    queue_.erase(next);
     lock.unlock();
     std::string error;
-    auto wait = std::chrono::seconds(1);
-    bool delivered = false;
-    for (int attempt = 1; attempt <= 5 && !delivered; ++attempt) {
-      delivered = post(d, error);
-      if (delivered || attempt == 5) break;
-      std::unique_lock pause(mu_);
-      if (cv_.wait_for(pause, wait, [this] { return stop_; })) return;
-      wait *= 2;
-    }
-    if (!delivered) log::warn("webhook to {} failed after 5 tries: {}", d.url, error);
+    bool delivered = post(d, error);
     lock.lock();
+    if (delivered) continue;
+    if (++d.tries >= 5) {
+      log::warn("webhook to {} failed after 5 tries: {}", d.url, error);
+      continue;
+    }
+    d.due = Clock::now() + std::chrono::seconds(1 << (d.tries - 1));  // 1, 2, 4, 8 s
+    queue_.push_back(std::move(d));
   }
 }
 

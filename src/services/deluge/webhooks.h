@@ -1,9 +1,11 @@
 // Completion webhooks: a JSON POST to each configured URL when a torrent finishes, signed with
 // HMAC-SHA256 of the body (header X-Moccha-Signature: sha256=HEX) when a secret is set, retried
 // with back-off (1, 2, 4, 8 s; 5 tries) on failure. Sends from a thread of its own with a
-// bounded queue: never blocks the caller.
+// bounded queue: never blocks the caller. A delivery waiting for its retry does not hold up the
+// others: the thread sends whichever is due first.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
@@ -28,6 +30,8 @@ class Webhooks {
  private:
   struct Delivery {
     std::string url, secret, body;
+    int tries = 0;
+    std::chrono::steady_clock::time_point due{};
   };
   void loop();
   bool post(const Delivery& d, std::string& error);
