@@ -3,6 +3,7 @@
 #include <fmt/core.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <thread>
@@ -24,17 +25,32 @@ std::string bar(double pct, int width) {
   return "[" + std::string(filled, '#') + std::string(width - filled, '-') + "]";
 }
 
+// Characters (code points) of UTF-8 text: the bytes that do not continue a sequence.
+std::size_t characters(std::string_view s) {
+  return static_cast<std::size_t>(std::count_if(
+      s.begin(), s.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xc0) != 0x80; }));
+}
+
+// `s` in at most `width` characters, cut between characters (never inside one) with "...".
+std::string fit(const std::string& s, std::size_t width) {
+  if (characters(s) <= width) return s;
+  std::size_t kept = 0, i = 0;
+  for (; i < s.size(); ++i) {
+    if ((static_cast<unsigned char>(s[i]) & 0xc0) != 0x80 && kept++ == width - 3) break;
+  }
+  return s.substr(0, i) + "...";
+}
+
 void print_table(const json& list) {
   fmt::print("{:<10} {:<28} {:<12} {:<24} {:>12} {:>12} {:>5}\n", "ID", "NAME", "STATE", "PROGRESS",
              "DOWN", "UP", "PEERS");
   for (const auto& t : list["torrents"]) {
-    std::string name = t.value("name", "");
-    if (name.size() > 28) name = name.substr(0, 25) + "...";
+    std::string name = fit(t.value("name", ""), 28);
     double pct = t.value("progress", 0.0);
-    fmt::print("{:<10} {:<28} {:<12} {} {:5.1f}% {:>12} {:>12} {:>5}\n",
-               t.value("id", "").substr(0, 10), name, t.value("state", ""), bar(pct, 16), pct,
-               rate(t.value("download_rate", 0.0)), rate(t.value("upload_rate", 0.0)),
-               t.value("peers", 0));
+    fmt::print("{:<10} {}{} {:<12} {} {:5.1f}% {:>12} {:>12} {:>5}\n",
+               t.value("id", "").substr(0, 10), name, std::string(28 - characters(name), ' '),
+               t.value("state", ""), bar(pct, 16), pct, rate(t.value("download_rate", 0.0)),
+               rate(t.value("upload_rate", 0.0)), t.value("peers", 0));
   }
   if (list["torrents"].empty()) fmt::print("(no torrents)\n");
 }

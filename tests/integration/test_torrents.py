@@ -320,9 +320,15 @@ class Swarm(unittest.TestCase):
         magnet = "magnet:?xt=urn:btih:" + "ef" * 20 + "&dn=cli-test"
         out = run_cli("deluge-add", "--paused", magnet, env=env)
         self.assertEqual((out.returncode, out.stdout.strip()), (0, "ef" * 20), out.stderr)
-        out = run_cli("deluge-list", env=env)
+        long_name = "é" * 40  # 40 characters, 80 bytes: cut to fit, between characters
+        magnet_long = "magnet:?xt=urn:btih:" + "e1" * 20 + "&dn=" + urllib.parse.quote(long_name)
+        self.assertEqual(run_cli("deluge-add", "--paused", magnet_long, env=env).returncode, 0)
+        out = run_cli("deluge-list", env=env)  # decoded strictly: a cut inside é would fail
         self.assertIn("efefefefef", out.stdout)
         self.assertIn("cli-test", out.stdout)
+        self.assertIn("é" * 25 + "...", out.stdout)
+        self.agent.post("/services/deluge/torrents/" + "e1" * 20 + "/remove",
+                        body={"remove_data": False})
         watch = Watch(self.agent)
         try:
             # A table, refreshed: the torrent shows up in two of them.
