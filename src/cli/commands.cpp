@@ -182,6 +182,7 @@ int services_status(const Client& client, bool as_json) {
       if (st.contains("pid") && st["pid"].is_number())
         line += fmt::format("  pid {}", st["pid"].get<long long>());
       line += st.value("connected", false) ? "  connected" : "  not connected";
+      if (st.contains("managed") && st["managed"] == false) line += "  (not managed by moccha)";
     }
     if (st.value("restarts", 0) > 0) line += fmt::format("  restarts {}", st.value("restarts", 0));
     if (st.contains("implemented") && !st.value("implemented", true)) line += "  (not built yet)";
@@ -193,8 +194,11 @@ int services_status(const Client& client, bool as_json) {
 int service_action(const Client& client, const std::string& name, const std::string& action) {
   json r = client.call("POST", "/services/" + name + "/" + action);
   fmt::print("{}", r.value("message", ""));
-  if (r.contains("result") && r["result"].is_object() && r["result"]["pid"].is_number())
-    fmt::print(" (pid {})", r["result"]["pid"].get<long long>());
+  const json& result = r.contains("result") ? r["result"] : json();
+  if (result.is_object() && result.contains("pid") && result["pid"].is_number())
+    fmt::print(" (pid {})", result["pid"].get<long long>());
+  else if (result.is_object() && result.value("managed", true) == false)
+    fmt::print(" (connected to a daemon already running; not managed by moccha)");
   fmt::print("\n");
   return 0;
 }

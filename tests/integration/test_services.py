@@ -260,6 +260,8 @@ class ForeignDeluged(unittest.TestCase):
         self.assertEqual((st["running"], st["connected"], st["managed"]), (True, True, False))
         listed = a.get("/services/deluge/torrents")
         self.assertEqual((listed.status, listed.json()["count"]), (200, 0))
+        out = run_cli("services-status", env={"MOCCHA_URL": a.url, "MOCCHA_API_KEY": a.key})
+        self.assertIn("not managed by moccha", out.stdout)
         # Stopping lets go of it; the daemon is not ours to stop.
         self.assertEqual(a.post("/services/deluge/stop", timeout=60).status, 200)
         self.assertIs(a.get("/services/deluge/status").json()["running"], False)
