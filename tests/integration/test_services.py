@@ -269,6 +269,32 @@ class ForeignDeluged(unittest.TestCase):
         self.assertIsNone(self.deluged.poll())
 
 
+class NotInstalled(unittest.TestCase):
+    def test_missing_deluged_is_said_plainly_when_auto_install_is_off(self):
+        # No deluged on the agent's PATH (and no apt-get or pip to fetch one).
+        with Agent("--no-rate-limit", env={"PATH": "/nonexistent"}) as a:
+            cfg = loopback_config()
+            cfg["auto_install"] = False
+            self.assertEqual(a.post("/services/config", body={
+                "service_name": "deluge", "config": cfg}).status, 200)
+            r = a.post("/services/deluge/start", timeout=60)
+            self.assertEqual(r.status, 503, r)
+            self.assertIn("apt-get install deluged", r.json()["error"])
+            self.assertIs(a.get("/services/deluge/status").json()["running"], False)
+
+    def test_auto_install_tries_apt_then_pip_and_says_why_it_failed(self):
+        # With nothing to install with on the PATH, both ways fail without touching the system.
+        with Agent("--no-rate-limit", env={"PATH": "/nonexistent"}) as a:
+            self.assertEqual(a.post("/services/config", body={
+                "service_name": "deluge", "config": loopback_config()}).status, 200)
+            r = a.post("/services/deluge/start", timeout=60)
+            self.assertEqual(r.status, 503, r)
+            error = r.json()["error"]
+            self.assertIn("could not be installed", error)
+            self.assertRegex(error, "apt-get is not available|not root")
+            self.assertIn("pip", error)
+
+
 class Catalog(unittest.TestCase):
     def test_unknown_and_pending_services(self):
         with Agent("--no-rate-limit") as a:
