@@ -55,6 +55,8 @@ struct Value {
   bool single = false;  // a 32-bit float: written with a float's shortest text
 };
 
+using Values = std::array<Value, kFields.size()>;
+
 Value read_value(RencodeReader& r) {
   Value v;
   switch (r.type()) {
@@ -82,7 +84,7 @@ Value read_value(RencodeReader& r) {
   return v;
 }
 
-void append_torrent(std::string& out, std::string_view id, const std::array<Value, 11>& values) {
+void append_torrent(std::string& out, std::string_view id, const Values& values) {
   out += "{\"id\":";
   append_json_string(out, id);
   for (std::size_t i = 0; i < kFields.size(); ++i) {
@@ -160,7 +162,7 @@ std::string torrent_list_body(std::string_view rencoded) {
   while (r.more()) {
     if (r.type() != RencodeReader::Type::string) throw RencodeError("a torrent id is not a string");
     std::string_view id = r.string();
-    std::array<Value, 11> values{};
+    Values values{};
     expect_dict(r, "a torrent's status");
     r.enter();
     while (r.more()) {
