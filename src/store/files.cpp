@@ -91,4 +91,14 @@ ApiKey load_or_create_api_key(const std::filesystem::path& data_dir) {
   return out;
 }
 
+bool cap_appended_log(const std::filesystem::path& path, std::uintmax_t max_bytes) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  auto size = fs::file_size(path, ec);
+  if (ec || size <= max_bytes) return false;
+  fs::copy_file(path, fs::path(path.string() + ".1"), fs::copy_options::overwrite_existing, ec);
+  fs::resize_file(path, 0, ec);
+  return !ec;
+}
+
 }  // namespace moccha::store

@@ -1,6 +1,7 @@
 // State on disk under the data dir: atomic writes and the API key file.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <string>
 
@@ -14,6 +15,11 @@ void write_file_atomic(const std::filesystem::path& path, const std::string& con
 
 // Creates `dir` (and parents) with `mode` if missing. Throws std::system_error.
 void ensure_dir(const std::filesystem::path& dir, unsigned mode = 0700);
+
+// Keeps a log that a child appends to (opened O_APPEND) under `max_bytes`: past that, its
+// content is copied to PATH.1 (replacing the previous one) and the file is emptied; the writer
+// carries on at its new end. True if it was cut. Lines written during the copy may be lost.
+bool cap_appended_log(const std::filesystem::path& path, std::uintmax_t max_bytes);
 
 struct ApiKey {
   std::string key;

@@ -262,17 +262,19 @@ json DelugeService::start_locked(const json& c) {
   } catch (const std::system_error& e) {
     throw ServiceError(ServiceError::Kind::failed, e.what());
   }
-  std::vector<std::string> argv = {"deluged", "-d",
-                                   "-c",      dir.string(),
-                                   "-p",      std::to_string(port),
-                                   "-u",      "127.0.0.1",
-                                   "-l",      (dir / "deluged.log").string(),
-                                   "-L",      "info"};
+  std::vector<std::string> argv = {"deluged",     "-d",
+                                   "-c",          dir.string(),
+                                   "-p",          std::to_string(port),
+                                   "-u",          "127.0.0.1",
+                                   "-l",          (dir / "deluged.log").string(),
+                                   "-L",          "warning",
+                                   "--logrotate", "10M"};
   if (!c["listen_interface"].get<std::string>().empty()) {
     argv.push_back("-i");
     argv.push_back(c["listen_interface"].get<std::string>());
   }
   std::string error;
+  cap_output_locked();
   pid_ = sys::spawn_daemon(argv, (dir / "deluged.out").string(), error);
   if (pid_ < 0) throw ServiceError(ServiceError::Kind::failed, "cannot start deluged: " + error);
   started_at_ = Clock::now();
@@ -325,6 +327,16 @@ json DelugeService::attach_locked(const json& c, std::unique_ptr<RpcClient> rpc)
   start_watch_locked();
   start_events_locked();
   return {{"pid", nullptr}, {"host", c["host"]}, {"port", c["port"]}, {"managed", false}};
+}
+
+void DelugeService::cap_output_locked() {
+  // deluged 2.0.3 on Python 3.11 prints a traceback for many of its own log calls (a logging
+  // API mismatch; the daemon works): its stdout/stderr would grow with every torrent.
+  constexpr std::uintmax_t kMaxOutputBytes = 8u << 20;
+  if (!config_.is_object()) return;
+  fs::path out = fs::path(config_["config_dir"].get<std::string>()) / "deluged.out";
+  if (store::cap_appended_log(out, kMaxOutputBytes))
+    log::info("{} passed {} bytes: kept as .1 and emptied", out.string(), kMaxOutputBytes);
 }
 
 void DelugeService::stop_left_behind(const fs::path& dir) {
@@ -595,6 +607,7 @@ void DelugeService::add_from_folder(RpcClient& rpc, const std::string& path) {
 void DelugeService::supervise() {
   std::lock_guard lock(mu_);
   if (!intended_ || external_) return;
+  cap_output_locked();
   if (restart_pending_) {
     if (Clock::now() < restart_at_) return;
     restart_pending_ = false;

@@ -55,6 +55,8 @@ class DelugeService : public services::Service {
   // Stops the deluged recorded in CONFIG_DIR/deluged.pid if it is still running from an agent
   // that ended without stopping it (killed), so this start owns its daemon again.
   static void stop_left_behind(const std::filesystem::path& config_dir);
+  // Keeps CONFIG_DIR/deluged.out (the daemon's stdout and stderr) bounded.
+  void cap_output_locked();
   void stop_locked();
   bool alive_locked();
   // Reaps the child if it has ended, recording how (and scheduling a restart when that was

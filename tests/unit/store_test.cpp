@@ -1,0 +1,47 @@
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <iterator>
+
+#include "store/files.h"
+#include "system/process.h"
+
+namespace moccha::store {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string slurp(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), {}};
+}
+
+TEST(Store, AppendedLogIsCappedWhileItsWriterGoesOn) {
+  fs::path dir = fs::temp_directory_path() / ("moccha-cap-" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  fs::path log = dir / "daemon.out";
+  std::string error;
+  // A daemon writing its output as deluged does: a file opened O_APPEND by spawn_daemon.
+  pid_t pid =
+      sys::spawn_daemon({"/bin/sh", "-c", "while :; do echo 0123456789abcdef; sleep 0.005; done"},
+                        log.string(), error);
+  ASSERT_GT(pid, 0) << error;
+  for (int i = 0; i < 400 && fs::file_size(log) <= 2048; ++i) ::usleep(10000);
+  EXPECT_FALSE(cap_appended_log(log, 1 << 20));  // under the cap: untouched
+  ASSERT_TRUE(cap_appended_log(log, 1024));
+  EXPECT_GT(fs::file_size(dir / "daemon.out.1"), 1024u);
+  for (int i = 0; i < 400 && fs::file_size(log) < 170; ++i) ::usleep(10000);
+  sys::stop_daemon(pid, std::chrono::seconds(2));
+  // The writer went on at the start of the emptied file: whole lines, no hole of zeros.
+  std::string after = slurp(log);
+  EXPECT_GE(after.size(), 170u);
+  EXPECT_LT(after.size(), 1024u * 64);
+  EXPECT_EQ(after.find('\0'), std::string::npos);
+  for (std::size_t pos = 0; pos < after.size(); pos += 17)
+    ASSERT_EQ(after.substr(pos, 17), "0123456789abcdef\n") << "at " << pos;
+  fs::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace moccha::store
