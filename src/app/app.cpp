@@ -54,7 +54,7 @@ int serve(Config config) {
     std::cerr << "moccha: " << e.what() << "\n";
     return 1;
   }
-  if (!config.log_file.empty() && !log::open(config.log_file))
+  if (!config.log_file.empty() && !log::open(config.log_file, config.log_max_bytes))
     std::cerr << "moccha: cannot open log file " << config.log_file << "; logging to stderr\n";
 
   bool key_generated = false;

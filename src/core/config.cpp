@@ -115,6 +115,7 @@ const std::vector<Option>& options() {
       MOCCHA_OPT(std::string, "api_key", api_key),
       MOCCHA_OPT(std::string, "data_dir", data_dir),
       MOCCHA_OPT(std::string, "log_file", log_file),
+      MOCCHA_OPT(std::size_t, "log_max_bytes", log_max_bytes),
       MOCCHA_OPT(std::string, "python", python),
       MOCCHA_OPT(std::string, "workspace", workspace),
       MOCCHA_OPT(double, "cpu_sample_interval_s", cpu_sample_interval_s),

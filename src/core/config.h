@@ -61,6 +61,7 @@ struct Config {
   std::string api_key;   // empty: generated and stored in data_dir/api_key
   std::string data_dir;  // default ~/.moccha
   std::string log_file = "/tmp/moccha.log";
+  std::size_t log_max_bytes = 64u << 20;  // then kept as LOG.1 and started anew; 0: never
   std::string python = "python3";
   std::string workspace;  // default /content if it exists, else data_dir/workspace
   double cpu_sample_interval_s = 1.0;

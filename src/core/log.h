@@ -5,14 +5,17 @@
 
 #include <fmt/core.h>
 
+#include <cstddef>
 #include <string>
 #include <string_view>
 
 namespace moccha::log {
 
-// Opens (appends to) `path`. Before this, and if it fails, lines go to stderr.
-// Returns false if the file could not be opened.
-bool open(const std::string& path);
+// Opens (appends to) `path`. Before this, and if it fails, lines go to stderr. Past
+// `max_bytes` (0: no limit) the file is renamed PATH.1 (replacing the last one) and a new one
+// started, so a long-running agent keeps at most twice that. Returns false if the file could
+// not be opened.
+bool open(const std::string& path, std::size_t max_bytes = 0);
 
 void write(std::string_view level, std::string_view line);
 

@@ -75,6 +75,20 @@ class Unauthenticated(unittest.TestCase):
         self.assertNotIn(self.agent.key, log)
 
 
+class LogRotation(unittest.TestCase):
+    def test_log_is_kept_under_its_limit(self):
+        with Agent("--no-rate-limit", "--set", "log_max_bytes=4000") as a:
+            for i in range(100):
+                self.assertEqual(a.get(f"/health?n={i}").status, 200)
+            current, previous = a.log(), open(a.log_file + ".1").read()
+            self.assertLessEqual(len(current), 4000 + 500)
+            self.assertGreater(len(previous), 4000)
+            self.assertIn('"GET /health" 200', current + previous)
+            # Every line whole on both sides of the cut.
+            lines = (previous + current).splitlines()
+            self.assertTrue(all(l[:4].isdigit() for l in lines), lines[:3])
+
+
 class Errors(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
