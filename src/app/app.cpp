@@ -79,7 +79,9 @@ int serve(Config config) {
 
   std::unique_ptr<store::Database> db;
   try {
-    db = std::make_unique<store::Database>(config.data_dir + "/moccha.db");
+    db = std::make_unique<store::Database>(
+        config.data_dir + "/moccha.db",
+        store::Retention{config.exec.history_kept, config.exec.tasks_kept});
   } catch (const std::exception& e) {
     std::cerr << "moccha: " << e.what() << "\n";
     return 1;

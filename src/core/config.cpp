@@ -136,6 +136,8 @@ const std::vector<Option>& options() {
       MOCCHA_OPT(double, "shell.default_timeout_s", shell.default_timeout_s),
       MOCCHA_OPT(double, "shell.max_timeout_s", shell.max_timeout_s),
       MOCCHA_OPT(std::size_t, "exec.output_limit_bytes", exec.output_limit_bytes),
+      MOCCHA_OPT(std::size_t, "exec.history_kept", exec.history_kept),
+      MOCCHA_OPT(std::size_t, "exec.tasks_kept", exec.tasks_kept),
       MOCCHA_OPT(double, "exec.interrupt_grace_s", exec.interrupt_grace_s),
       MOCCHA_OPT(std::string, "pip.index_url", pip.index_url),
       MOCCHA_OPT(double, "pip.timeout_s", pip.timeout_s),

@@ -47,7 +47,9 @@ struct ShellConfig {
 
 struct ExecConfig {
   std::size_t output_limit_bytes = 1u << 20;
-  double interrupt_grace_s = 3;  // after SIGINT, before the kernel is killed and restarted
+  std::size_t history_kept = 100000;  // newest history entries kept in moccha.db
+  std::size_t tasks_kept = 1000;      // newest async tasks (with their output) kept there
+  double interrupt_grace_s = 3;       // after SIGINT, before the kernel is killed and restarted
 };
 
 struct PipConfig {

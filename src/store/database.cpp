@@ -2,6 +2,7 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <memory>
 #include <stdexcept>
 
@@ -33,7 +34,7 @@ void step_done(sqlite3* db, sqlite3_stmt* s) {
 
 }  // namespace
 
-Database::Database(const std::string& path) {
+Database::Database(const std::string& path, Retention keep) : keep_(keep) {
   if (sqlite3_open_v2(path.c_str(), &db_,
                       SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
                       nullptr) != SQLITE_OK) {
@@ -50,6 +51,9 @@ Database::Database(const std::string& path) {
   exec(
       "CREATE TABLE IF NOT EXISTS tasks (id TEXT PRIMARY KEY, created TEXT, body TEXT, "
       "seq INTEGER)");
+  exec("CREATE INDEX IF NOT EXISTS tasks_seq ON tasks (seq)");
+  // History rows deleted by retention, counted by type: /status counts every execution.
+  exec("CREATE TABLE IF NOT EXISTS pruned (type TEXT PRIMARY KEY, n INTEGER)");
 }
 
 Database::~Database() {
@@ -77,6 +81,31 @@ void Database::add_history(const HistoryEntry& e) {
   sqlite3_bind_int(s.get(), 5, e.success ? 1 : 0);
   sqlite3_bind_double(s.get(), 6, e.duration_s);
   step_done(db_, s.get());
+  // Pruned in steps (a tenth of what is kept, at most 1000 rows), not on every insert.
+  long long newest = sqlite3_last_insert_rowid(db_);
+  long long step = std::clamp<long long>(static_cast<long long>(keep_.history) / 10, 1, 1000);
+  if (newest % step == 0) prune_history_locked(newest);
+}
+
+void Database::prune_history_locked(long long newest) {
+  long long last_dropped = newest - static_cast<long long>(keep_.history);
+  if (last_dropped <= 0) return;
+  exec("BEGIN");
+  try {
+    auto count = prepare(db_,
+                         "INSERT INTO pruned (type, n) SELECT type, COUNT(*) FROM history "
+                         "WHERE seq <= ? GROUP BY type "
+                         "ON CONFLICT (type) DO UPDATE SET n = n + excluded.n");
+    sqlite3_bind_int64(count.get(), 1, last_dropped);
+    step_done(db_, count.get());
+    auto drop = prepare(db_, "DELETE FROM history WHERE seq <= ?");
+    sqlite3_bind_int64(drop.get(), 1, last_dropped);
+    step_done(db_, drop.get());
+    exec("COMMIT");
+  } catch (...) {
+    exec("ROLLBACK");
+    throw;
+  }
 }
 
 std::vector<HistoryEntry> Database::history(int limit) {
@@ -96,7 +125,9 @@ std::vector<HistoryEntry> Database::history(int limit) {
 long long Database::count_history(const std::vector<std::string>& types) {
   std::lock_guard lock(mu_);
   long long total = 0;
-  auto s = prepare(db_, "SELECT COUNT(*) FROM history WHERE type = ?");
+  auto s = prepare(db_,
+                   "SELECT (SELECT COUNT(*) FROM history WHERE type = ?1) + "
+                   "COALESCE((SELECT n FROM pruned WHERE type = ?1), 0)");
   for (const auto& t : types) {
     sqlite3_reset(s.get());
     bind_text(s.get(), 1, t);
@@ -115,6 +146,12 @@ void Database::save_task(const std::string& id, const std::string& created,
   bind_text(s.get(), 2, created);
   bind_text(s.get(), 3, task.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   step_done(db_, s.get());
+  // Rows, not seq numbers: a task saved again (queued, then done) leaves a gap in seq.
+  auto prune = prepare(
+      db_,
+      "DELETE FROM tasks WHERE seq <= (SELECT seq FROM tasks ORDER BY seq DESC LIMIT 1 OFFSET ?)");
+  sqlite3_bind_int64(prune.get(), 1, static_cast<long long>(keep_.tasks));
+  step_done(db_, prune.get());
 }
 
 std::optional<nlohmann::json> Database::load_task(const std::string& id) {

@@ -22,10 +22,17 @@ struct HistoryEntry {
   double duration_s = 0;
 };
 
+// How much the database keeps: the newest entries; older ones are deleted as new ones come,
+// so a long-running agent's file stays bounded (a task holds up to its output limit).
+struct Retention {
+  std::size_t history = 100000;
+  std::size_t tasks = 1000;
+};
+
 class Database {
  public:
   // Opens or creates the file and its tables. Throws std::runtime_error.
-  explicit Database(const std::string& path);
+  explicit Database(const std::string& path, Retention keep = {});
   ~Database();
   Database(const Database&) = delete;
   Database& operator=(const Database&) = delete;
@@ -33,6 +40,7 @@ class Database {
   void add_history(const HistoryEntry& e);
   // Newest first.
   std::vector<HistoryEntry> history(int limit);
+  // Every entry of these types ever added, those deleted by retention included.
   long long count_history(const std::vector<std::string>& types);
 
   // Tasks are stored as their JSON (the shape GET /task answers with), by id.
@@ -42,6 +50,8 @@ class Database {
 
  private:
   void exec(const char* sql);
+  void prune_history_locked(long long newest);
+  Retention keep_;
   std::mutex mu_;
   sqlite3* db_ = nullptr;
 };

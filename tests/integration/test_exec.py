@@ -273,6 +273,22 @@ class History(unittest.TestCase):
             self.assertEqual(b.get(f"/task/{task}").json()["status"], "done")
             self.assertEqual(b.get("/status").json()["executions"], 2)
 
+    def test_only_the_newest_are_kept_and_every_execution_still_counts(self):
+        data = tempfile.mkdtemp(prefix="moccha-retention-")
+        keep = ("--set", "exec.history_kept=5", "--set", "exec.tasks_kept=3")
+        with Agent("--no-rate-limit", *keep, data_dir=data) as a:
+            for i in range(12):
+                self.assertEqual(a.post("/execute", body={"code": f"x = {i}"}).status, 200)
+            tasks = [a.post("/async-execute", body={"code": f"{i}"}).json()["task_id"]
+                     for i in range(5)]
+            wait_for(lambda: a.get(f"/task/{tasks[-1]}").json()["status"] == "done")
+        with Agent("--no-rate-limit", *keep, data_dir=data) as b:
+            h = b.get("/history?limit=100").json()
+            self.assertLessEqual(len(h), 6)  # kept, plus at most one pruning step
+            self.assertEqual(h[0]["input"], "4")  # the newest stay
+            self.assertEqual(b.get("/status").json()["executions"], 17)
+            self.assertEqual([b.get(f"/task/{t}").status for t in tasks], [404, 404, 200, 200, 200])
+
 
 class Shell(unittest.TestCase):
     @classmethod

@@ -4,6 +4,7 @@
 #include <fstream>
 #include <iterator>
 
+#include "store/database.h"
 #include "store/files.h"
 #include "system/process.h"
 
@@ -41,6 +42,33 @@ TEST(Store, AppendedLogIsCappedWhileItsWriterGoesOn) {
   for (std::size_t pos = 0; pos < after.size(); pos += 17)
     ASSERT_EQ(after.substr(pos, 17), "0123456789abcdef\n") << "at " << pos;
   fs::remove_all(dir);
+}
+
+TEST(Store, DatabaseKeepsTheNewestAndCountsEverything) {
+  fs::path file = fs::temp_directory_path() / ("moccha-db-" + std::to_string(::getpid()) + ".db");
+  {
+    Database db(file.string(), Retention{5, 3});
+    for (int i = 0; i < 12; ++i) db.add_history({"id", "execute", "t", std::to_string(i), true, 0});
+    for (int i = 0; i < 3; ++i) db.add_history({"id", "shell", "t", "true", true, 0});
+    auto h = db.history(100);
+    EXPECT_LE(h.size(), 6u);  // kept, plus at most one pruning step
+    EXPECT_EQ(h.front().input, "true");
+    EXPECT_EQ(db.count_history({"execute"}), 12);
+    EXPECT_EQ(db.count_history({"execute", "shell"}), 15);
+    // Each task saved twice, interleaved, as the engine does (queued, then done).
+    for (int i = 0; i < 5; ++i) {
+      db.save_task("t" + std::to_string(i), "t", {{"status", "queued"}});
+      if (i > 0) db.save_task("t" + std::to_string(i - 1), "t", {{"status", "done"}});
+    }
+    db.save_task("t4", "t", {{"status", "done"}});
+    for (int i = 0; i < 5; ++i)
+      EXPECT_EQ(db.load_task("t" + std::to_string(i)).has_value(), i >= 2) << i;
+  }
+  Database again(file.string(), Retention{5, 3});  // the counts survive a reopen
+  EXPECT_EQ(again.count_history({"execute"}), 12);
+  fs::remove(file);
+  fs::remove(file.string() + "-wal");
+  fs::remove(file.string() + "-shm");
 }
 
 }  // namespace
