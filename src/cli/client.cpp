@@ -86,6 +86,7 @@ nlohmann::json exchange(const Endpoint& ep, const std::string& path,
   curl_easy_setopt(curl.get(), CURLOPT_WRITEDATA, &response);
   curl_easy_setopt(curl.get(), CURLOPT_CONNECTTIMEOUT, 10L);
   curl_easy_setopt(curl.get(), CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(curl.get(), CURLOPT_ACCEPT_ENCODING, "");  // gzip, decoded by libcurl
   prepare(curl.get());
   CURLcode rc = curl_easy_perform(curl.get());
   if (rc != CURLE_OK)

@@ -30,6 +30,7 @@
 #include <random>
 
 #include "core/log.h"
+#include "http/compression.h"
 #include "http/rate_limiter.h"
 #include "http/router.h"
 
@@ -518,6 +519,18 @@ awaitable<void> Server::Impl::session(tcp::socket socket) {
     res.body() =
         resp.body ? std::move(*resp.body)
                   : resp.json.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+    // Replies of a kilobyte or more go gzipped to a client that takes it; small ones (most, and
+    // /status) are not worth the time.
+    if (!resp.file && !resp.stream && res.body().size() >= 1024 &&
+        res.find(bhttp::field::content_encoding) == res.end()) {
+      res.set(bhttp::field::vary, "Accept-Encoding");
+      if (accepts_gzip(req.headers["accept-encoding"])) {
+        if (auto z = gzip(res.body())) {
+          res.body() = std::move(*z);
+          res.set(bhttp::field::content_encoding, "gzip");
+        }
+      }
+    }
     res.keep_alive(keep_alive);
     res.prepare_payload();
     std::size_t bytes = res.body().size();

@@ -1,5 +1,7 @@
 """The agent's foundation through its real binary: auth, errors, limits, rate limits,
 /status, /services, connections, shutdown and the status CLI."""
+import gzip
+import json
 import os
 import signal
 import socket
@@ -87,6 +89,30 @@ class LogRotation(unittest.TestCase):
             # Every line whole on both sides of the cut.
             lines = (previous + current).splitlines()
             self.assertTrue(all(l[:4].isdigit() for l in lines), lines[:3])
+
+
+class Compression(unittest.TestCase):
+    def test_large_replies_are_gzipped_for_clients_that_take_it(self):
+        with Agent("--no-rate-limit") as a:
+            code = "for i in range(200): globals()[f'variable_{i}'] = 'x' * 20"
+            self.assertEqual(a.post("/execute", body={"code": code}).status, 200)
+            plain = a.get("/variables")
+            self.assertNotIn("Content-Encoding", plain.headers)
+            self.assertEqual(plain.headers["Vary"], "Accept-Encoding")
+            self.assertGreater(len(plain.body), 1024)
+            packed = a.get("/variables", headers={"Accept-Encoding": "br, gzip"})
+            self.assertEqual(packed.headers["Content-Encoding"], "gzip")
+            self.assertEqual(int(packed.headers["Content-Length"]), len(packed.body))
+            self.assertLess(len(packed.body), len(plain.body) / 3)
+            self.assertEqual(gzip.decompress(packed.body), plain.body)
+            refused = a.get("/variables", headers={"Accept-Encoding": "gzip;q=0"})
+            self.assertNotIn("Content-Encoding", refused.headers)
+            small = a.get("/health", headers={"Accept-Encoding": "gzip"})
+            self.assertNotIn("Content-Encoding", small.headers)
+            # The CLI asks for gzip and reads it.
+            out = run_cli("vars", "--json", env={"MOCCHA_URL": a.url, "MOCCHA_API_KEY": a.key})
+            self.assertEqual(out.returncode, 0, out.stderr)
+            self.assertEqual(json.loads(out.stdout), json.loads(plain.body))
 
 
 class Errors(unittest.TestCase):
