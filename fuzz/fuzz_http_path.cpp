@@ -1,8 +1,10 @@
-// Request targets from the network: path splitting, percent-decoding, query parsing, routing.
+// Request targets and header values from the network: path splitting, percent-decoding, query
+// parsing, routing, Accept-Encoding.
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
 
+#include "http/compression.h"
 #include "http/router.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -22,5 +24,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (q != std::string_view::npos) moccha::http::parse_query(in.substr(q + 1));
   router.find("GET", in.substr(0, q));
   moccha::http::rate_group(in);
+  moccha::http::accepts_gzip(in);
   return 0;
 }
