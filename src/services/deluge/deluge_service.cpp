@@ -441,30 +441,37 @@ std::shared_ptr<RpcClient> DelugeService::rpc() {
 }
 
 json DelugeService::status() {
-  std::lock_guard lock(mu_);
-  json c = config_.is_object() ? config_ : defaults();
-  bool up = alive_locked();
-  json st = {{"running", up},
-             {"connected", false},
-             {"host", c["host"]},
-             {"port", c["port"]},
-             {"download_path", c["download_path"]},
-             {"managed", up && !external_},
-             {"pid", pid_ > 0 ? json(pid_) : json(nullptr)},
-             {"restarts", restarts_},
-             {"last_exit", last_exit_.empty() ? json(nullptr) : json(last_exit_)},
-             {"last_error", last_error_.empty() ? json(nullptr) : json(last_error_)}};
-  if (up && rpc_) {
+  json st;
+  std::shared_ptr<RpcClient> rpc;
+  {
+    std::lock_guard lock(mu_);
+    json c = config_.is_object() ? config_ : defaults();
+    bool up = alive_locked();
+    st = {{"running", up},
+          {"connected", false},
+          {"host", c["host"]},
+          {"port", c["port"]},
+          {"download_path", c["download_path"]},
+          {"managed", up && !external_},
+          {"pid", pid_ > 0 ? json(pid_) : json(nullptr)},
+          {"restarts", restarts_},
+          {"last_exit", last_exit_.empty() ? json(nullptr) : json(last_exit_)},
+          {"last_error", last_error_.empty() ? json(nullptr) : json(last_error_)}};
+    if (up) rpc = rpc_;
+  }
+  // Asked without the service lock: a daemon slow to answer holds up this status (and calls on
+  // the same connection), not supervision or the running() checks.
+  if (rpc) {
+    static constexpr const char* kKeys[] = {"upload_rate",         "download_rate",
+                                            "dht_nodes",           "num_peers",
+                                            "payload_upload_rate", "payload_download_rate"};
     try {
-      json s = rpc_->call(
+      json s = rpc->call(
           "core.get_session_status",
-          json::array({json::array({"upload_rate", "download_rate", "dht_nodes", "num_peers",
-                                    "payload_upload_rate", "payload_download_rate"})}));
+          json::array({json(std::vector<std::string>(std::begin(kKeys), std::end(kKeys)))}));
       st["connected"] = true;
       json stats = json::object();
-      for (const char* k : {"upload_rate", "download_rate", "dht_nodes", "num_peers",
-                            "payload_upload_rate", "payload_download_rate"})
-        stats[k] = s.contains(k) ? s[k] : json(0);
+      for (const char* k : kKeys) stats[k] = s.contains(k) ? s[k] : json(0);
       st["stats"] = stats;
     } catch (const RpcError& e) {
       st["connected"] = false;
