@@ -13,14 +13,15 @@ std::FILE* out = nullptr;
 std::string out_path;
 std::size_t limit = 0, written = 0;  // `written`: the file's size, as far as we know
 
-// Under mu: PATH becomes PATH.1 and a new PATH is started. On failure, carries on where it is.
+// Under mu: PATH becomes PATH.1 and a new PATH is started. On failure it carries on where it
+// is, and tries again only after another `limit` bytes.
 void rotate() {
+  written = 0;
   std::string old = out_path + ".1";
   if (std::rename(out_path.c_str(), old.c_str()) != 0) return;
   if (std::FILE* f = std::fopen(out_path.c_str(), "a")) {
     std::fclose(out);
     out = f;
-    written = 0;
   }
 }
 
