@@ -3,6 +3,7 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <memory>
 #include <stdexcept>
 
@@ -25,6 +26,12 @@ void bind_text(sqlite3_stmt* s, int i, const std::string& v) {
 std::string text(sqlite3_stmt* s, int col) {
   auto p = sqlite3_column_text(s, col);
   return p ? std::string(reinterpret_cast<const char*>(p), sqlite3_column_bytes(s, col)) : "";
+}
+
+// A count from the config as SQLite's 64-bit signed integer (a huge one must not wrap negative:
+// a negative OFFSET reads as 0, and every task would go).
+long long as_count(std::size_t n) {
+  return n > static_cast<std::size_t>(INT64_MAX) ? INT64_MAX : static_cast<long long>(n);
 }
 
 void step_done(sqlite3* db, sqlite3_stmt* s) {
@@ -83,12 +90,12 @@ void Database::add_history(const HistoryEntry& e) {
   step_done(db_, s.get());
   // Pruned in steps (a tenth of what is kept, at most 1000 rows), not on every insert.
   long long newest = sqlite3_last_insert_rowid(db_);
-  long long step = std::clamp<long long>(static_cast<long long>(keep_.history) / 10, 1, 1000);
+  long long step = std::clamp<long long>(as_count(keep_.history) / 10, 1, 1000);
   if (newest % step == 0) prune_history_locked(newest);
 }
 
 void Database::prune_history_locked(long long newest) {
-  long long last_dropped = newest - static_cast<long long>(keep_.history);
+  long long last_dropped = newest - as_count(keep_.history);
   if (last_dropped <= 0) return;
   exec("BEGIN");
   try {
@@ -150,7 +157,7 @@ void Database::save_task(const std::string& id, const std::string& created,
   auto prune = prepare(
       db_,
       "DELETE FROM tasks WHERE seq <= (SELECT seq FROM tasks ORDER BY seq DESC LIMIT 1 OFFSET ?)");
-  sqlite3_bind_int64(prune.get(), 1, static_cast<long long>(keep_.tasks));
+  sqlite3_bind_int64(prune.get(), 1, as_count(keep_.tasks));
   step_done(db_, prune.get());
 }
 

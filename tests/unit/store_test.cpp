@@ -66,6 +66,13 @@ TEST(Store, DatabaseKeepsTheNewestAndCountsEverything) {
   }
   Database again(file.string(), Retention{5, 3});  // the counts survive a reopen
   EXPECT_EQ(again.count_history({"execute"}), 12);
+  // A huge limit keeps everything (it must not wrap negative and drop all).
+  Database all(file.string(), Retention{SIZE_MAX, SIZE_MAX});
+  all.save_task("big", "t", {{"status", "done"}});
+  all.add_history({"id", "execute", "t", "y", true, 0});
+  EXPECT_TRUE(all.load_task("big").has_value());
+  EXPECT_TRUE(all.load_task("t4").has_value());
+  EXPECT_EQ(all.history(100).front().input, "y");
   fs::remove(file);
   fs::remove(file.string() + "-wal");
   fs::remove(file.string() + "-shm");
