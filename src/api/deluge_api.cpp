@@ -7,6 +7,7 @@
 #include <regex>
 
 #include "api/deluge_json.h"
+#include "core/text.h"
 #include "files/multipart.h"
 #include "files/paths.h"
 #include "http/router.h"
@@ -40,12 +41,6 @@ json state_filter(const std::string& query) {
   static constexpr std::array<std::string_view, 10> kStates{
       "All",     "Active", "Allocating", "Checking", "Downloading",
       "Seeding", "Paused", "Error",      "Queued",   "Moving"};
-  auto same = [](std::string_view a, std::string_view b) {
-    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-             return std::tolower(static_cast<unsigned char>(x)) ==
-                    std::tolower(static_cast<unsigned char>(y));
-           });
-  };
   json states = json::array();
   bool all = query.empty();
   std::string_view rest = query;
@@ -54,7 +49,7 @@ json state_filter(const std::string& query) {
     std::string_view word = rest.substr(0, comma);
     rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
     auto it = std::find_if(kStates.begin(), kStates.end(),
-                           [&](std::string_view s) { return same(s, word); });
+                           [&](std::string_view s) { return iequals(s, word); });
     if (it == kStates.end())
       throw ApiError(400, "unknown torrent state",
                      "'" + std::string(word) +

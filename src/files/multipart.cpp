@@ -3,23 +3,12 @@
 #include <algorithm>
 #include <cctype>
 
+#include "core/text.h"
+
 namespace moccha::files {
 namespace {
 
 constexpr std::size_t kMaxHeaderBlock = 16 * 1024;
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return std::tolower(c); });
-  return out;
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
 
 // Splits `a; k="v"; k2=v2` into the value and its parameters, unquoting (with \" escapes).
 template <class F>
@@ -30,7 +19,7 @@ void for_each_param(std::string_view value, F f) {
     while (i < value.size() && (value[i] == ' ' || value[i] == '\t')) ++i;
     std::size_t eq = value.find('=', i);
     if (eq == std::string_view::npos) return;
-    std::string key = lower(trim(value.substr(i, eq - i)));
+    std::string key = ascii_lower(trim_ows(value.substr(i, eq - i)));
     std::string v;
     std::size_t j = eq + 1;
     if (j < value.size() && value[j] == '"') {
@@ -41,7 +30,7 @@ void for_each_param(std::string_view value, F f) {
       i = value.find(';', j);
     } else {
       std::size_t semi = value.find(';', j);
-      v = std::string(trim(value.substr(j, semi == std::string_view::npos ? semi : semi - j)));
+      v = std::string(trim_ows(value.substr(j, semi == std::string_view::npos ? semi : semi - j)));
       i = semi;
     }
     f(key, v);
@@ -65,7 +54,7 @@ std::string percent_decode_utf8(std::string_view s) {
 }  // namespace
 
 std::optional<std::string> multipart_boundary(std::string_view content_type) {
-  if (!lower(content_type).starts_with("multipart/form-data")) return std::nullopt;
+  if (!ascii_lower(content_type).starts_with("multipart/form-data")) return std::nullopt;
   std::optional<std::string> boundary;
   for_each_param(content_type, [&](const std::string& k, const std::string& v) {
     if (k == "boundary" && !v.empty() && v.size() <= 200) boundary = v;
@@ -89,10 +78,10 @@ void MultipartParser::parse_headers(std::string_view block) {
     pos = end + 2;
     std::size_t colon = line.find(':');
     if (colon == std::string_view::npos) throw MultipartError("malformed part header");
-    std::string name = lower(trim(line.substr(0, colon)));
-    std::string_view value = trim(line.substr(colon + 1));
+    std::string name = ascii_lower(trim_ows(line.substr(0, colon)));
+    std::string_view value = trim_ows(line.substr(colon + 1));
     if (name == "content-disposition") {
-      if (!lower(value).starts_with("form-data")) throw MultipartError("part is not form-data");
+      if (!ascii_lower(value).starts_with("form-data")) throw MultipartError("part is not form-data");
       disposition = true;
       std::optional<std::string> star;
       for_each_param(value, [&](const std::string& k, const std::string& v) {
@@ -104,7 +93,7 @@ void MultipartParser::parse_headers(std::string_view block) {
           star = v;
       });
       // RFC 5987: filename*=UTF-8''percent-encoded wins over filename.
-      if (star && lower(*star).starts_with("utf-8''"))
+      if (star && ascii_lower(*star).starts_with("utf-8''"))
         h.filename = percent_decode_utf8(star->substr(7));
     } else if (name == "content-type") {
       h.content_type = std::string(value);

@@ -2,28 +2,9 @@
 
 #include <zlib.h>
 
-#include <cctype>
-#include <charconv>
+#include "core/text.h"
 
 namespace moccha::http {
-namespace {
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-  return s;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i)
-    if (std::tolower(static_cast<unsigned char>(a[i])) !=
-        std::tolower(static_cast<unsigned char>(b[i])))
-      return false;
-  return true;
-}
-
-}  // namespace
 
 bool accepts_gzip(std::string_view header) {
   bool star = false, gzip_named = false, gzip_ok = false;
@@ -32,10 +13,10 @@ bool accepts_gzip(std::string_view header) {
     std::string_view item = header.substr(0, comma);
     header = comma == std::string_view::npos ? std::string_view() : header.substr(comma + 1);
     auto semi = item.find(';');
-    std::string_view coding = trim(item.substr(0, semi));
+    std::string_view coding = trim_ows(item.substr(0, semi));
     bool ok = true;  // no q: q=1
     if (semi != std::string_view::npos) {
-      std::string_view param = trim(item.substr(semi + 1));
+      std::string_view param = trim_ows(item.substr(semi + 1));
       if (param.size() > 2 && (param[0] == 'q' || param[0] == 'Q') && param[1] == '=') {
         std::string_view q = param.substr(2);
         // q=0, 0.0, 0.00, 0.000: refused; anything else: accepted.

@@ -9,8 +9,8 @@
 
 #include <cerrno>
 #include <cstring>
-#include <fstream>
-#include <iterator>
+
+#include "system/sysinfo.h"
 
 extern char** environ;
 
@@ -109,8 +109,7 @@ std::string stop_daemon(pid_t pid, std::chrono::milliseconds grace) {
 }
 
 std::string command_line(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/cmdline", std::ios::binary);
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::string text = read_file("/proc/" + std::to_string(pid) + "/cmdline").value_or("");
   while (!text.empty() && text.back() == '\0') text.pop_back();
   for (char& c : text)
     if (c == '\0') c = ' ';
@@ -122,8 +121,7 @@ namespace {
 // Gone, or a zombie waiting for a parent that is not us.
 bool process_gone(pid_t pid) {
   if (::kill(pid, 0) != 0 && errno == ESRCH) return true;
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::string stat = read_file("/proc/" + std::to_string(pid) + "/stat").value_or("");
   auto paren = stat.rfind(')');  // the name may hold spaces and parentheses
   return paren == std::string::npos || (paren + 2 < stat.size() && stat[paren + 2] == 'Z');
 }
