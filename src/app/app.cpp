@@ -149,7 +149,9 @@ int serve(Config config) {
   signals.async_wait([&](boost::system::error_code ec, int sig) {
     if (ec) return;
     log::info("signal {}: shutting down", sig);
-    server.shutdown([&] { ioc.stop(); });
+    // Requests still running when the grace ends are answered 503; the execution they wait
+    // on is interrupted rather than left running into the kernel's end.
+    server.shutdown([&] { ioc.stop(); }, [&] { engine.interrupt(); });
   });
   server.start();
   // Services that ran when the agent last stopped come back, off the I/O thread.

@@ -126,6 +126,7 @@ const std::vector<Option>& options() {
       MOCCHA_OPT(int, "limits.idle_timeout_s", limits.idle_timeout_s),
       MOCCHA_OPT(int, "limits.request_timeout_s", limits.request_timeout_s),
       MOCCHA_OPT(int, "limits.max_connections", limits.max_connections),
+      MOCCHA_OPT(int, "limits.max_connections_per_client", limits.max_connections_per_client),
       MOCCHA_OPT(int, "limits.shutdown_grace_s", limits.shutdown_grace_s),
       MOCCHA_OPT(bool, "rate_limit.enabled", rate_limit.enabled),
       MOCCHA_OPT(int, "rate_limit.system", rate_limit.system),
@@ -236,6 +237,8 @@ void resolve_defaults(Config& config) {
   }
   if (config.port < 0 || config.port > 65535) fail("port", "must be 0..65535");
   if (config.limits.max_connections < 1) fail("limits.max_connections", "must be at least 1");
+  if (config.limits.max_connections_per_client < 1)
+    fail("limits.max_connections_per_client", "must be at least 1");
 }
 
 std::vector<std::string> option_keys() {

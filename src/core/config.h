@@ -25,7 +25,8 @@ struct LimitsConfig {
   int idle_timeout_s = 60;                   // keep-alive wait for the next request
   int request_timeout_s = 60;                // reading a body, writing a reply
   int max_connections = 2048;
-  int shutdown_grace_s = 10;  // in-flight requests finish within this
+  int max_connections_per_client = 512;  // per client address; beyond, a 503
+  int shutdown_grace_s = 10;             // in-flight requests finish within this
 };
 
 struct RateLimitConfig {
@@ -33,7 +34,9 @@ struct RateLimitConfig {
   int system = 100;  // requests per minute per key, by route group
   int services = 60;
   int deluge = 30;
-  int auth_failures = 20;  // failed authentications per minute per client address
+  // Wrong keys per minute per client address answered at once; past this each 401 waits
+  // longer (doubling, up to 10 s). The right key is never refused or slowed.
+  int auth_failures = 20;
 };
 
 struct FilesConfig {

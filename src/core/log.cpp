@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <mutex>
 
+#include "core/text.h"
 #include "core/time_util.h"
 
 namespace moccha::log {
@@ -42,7 +43,8 @@ bool open(const std::string& path, std::size_t max_bytes) {
 }
 
 void write(std::string_view level, std::string_view line) {
-  std::string text = fmt::format("{} {} {}\n", iso8601_utc_now_ms(), level, line);
+  // Escaped here, once, for every caller: a logged field can never forge a line.
+  std::string text = fmt::format("{} {} {}\n", iso8601_utc_now_ms(), level, escape_control(line));
   std::lock_guard lock(mu);
   std::FILE* f = out ? out : stderr;
   std::fwrite(text.data(), 1, text.size(), f);

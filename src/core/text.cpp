@@ -28,4 +28,37 @@ std::string ascii_lower(std::string_view s) {
   return out;
 }
 
+std::string escape_control(std::string_view s) {
+  static constexpr char digits[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(s.size());
+  for (char ch : s) {
+    auto c = static_cast<unsigned char>(ch);
+    if (c >= 0x20 && c != 0x7f && c != '\\') {
+      out += ch;
+      continue;
+    }
+    out += '\\';
+    switch (c) {
+      case '\\':
+        out += '\\';
+        break;
+      case '\n':
+        out += 'n';
+        break;
+      case '\r':
+        out += 'r';
+        break;
+      case '\t':
+        out += 't';
+        break;
+      default:
+        out += 'x';
+        out += digits[c >> 4];
+        out += digits[c & 15];
+    }
+  }
+  return out;
+}
+
 }  // namespace moccha

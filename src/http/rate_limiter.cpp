@@ -1,6 +1,7 @@
 #include "http/rate_limiter.h"
 
 #include <algorithm>
+#include <limits>
 
 namespace moccha::http {
 
@@ -20,6 +21,14 @@ RateLimiter::Decision RateLimiter::check(const std::string& key, int limit, Cloc
   ++w.count;
   d.remaining = limit - w.count;
   return d;
+}
+
+int RateLimiter::hit(const std::string& key, Clock::time_point now) {
+  if (windows_.size() >= sweep_at_ || now - last_sweep_ >= window_) sweep(now);
+  Window& w = windows_[key];
+  if (w.count == 0 || now - w.start >= window_) w = Window{now, 0};
+  if (w.count < std::numeric_limits<int>::max()) ++w.count;
+  return w.count;
 }
 
 bool RateLimiter::exhausted(const std::string& key, int limit, Clock::time_point now) const {

@@ -29,6 +29,9 @@ class RateLimiter {
   Decision check(const std::string& key, int limit, Clock::time_point now);
   // Looks without counting (e.g. whether an address is already locked out).
   bool exhausted(const std::string& key, int limit, Clock::time_point now) const;
+  // Counts one event for `key` with no limit and returns how many this window has seen (failed
+  // authentications, which are slowed down rather than refused).
+  int hit(const std::string& key, Clock::time_point now);
 
   std::size_t size() const { return windows_.size(); }
 

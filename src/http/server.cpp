@@ -28,8 +28,10 @@
 #include <list>
 #include <optional>
 #include <random>
+#include <unordered_map>
 
 #include "core/log.h"
+#include "core/text.h"
 #include "http/compression.h"
 #include "http/rate_limiter.h"
 #include "http/router.h"
@@ -58,11 +60,54 @@ bool constant_time_equal(std::string_view a, std::string_view b) {
 std::string presented_key(const bhttp::request_header<>& h) {
   if (auto it = h.find("X-API-Key"); it != h.end()) return std::string(it->value());
   if (auto it = h.find(bhttp::field::authorization); it != h.end()) {
-    std::string_view v = it->value();
-    if (v.size() > 7 && (v.starts_with("Bearer ") || v.starts_with("bearer ")))
-      return std::string(v.substr(7));
+    // RFC 9110 section 11.1: the scheme is case-insensitive.
+    std::string_view v = trim_ows(it->value());
+    if (v.size() > 7 && iequals(v.substr(0, 7), "bearer "))
+      return std::string(trim_ows(v.substr(7)));
   }
   return {};
+}
+
+// The delay before a 401 to an address that has sent `failures` wrong keys this minute:
+// none for the first `allowed`, then 100 ms doubling up to 10 s. Slowing, not banning: the
+// right key is never refused, so a page that fires bad requests cannot lock the owner out.
+std::chrono::milliseconds auth_delay(int failures, int allowed) {
+  int over = failures - allowed;
+  if (over <= 0) return std::chrono::milliseconds(0);
+  return std::chrono::milliseconds(std::min(100LL << std::min(over - 1, 8), 10000LL));
+}
+
+// A request target in absolute form ("http://host:port/path?q", RFC 9112 section 3.2.2)
+// becomes its origin form ("/path?q"); anything else is returned as it is.
+std::string_view origin_form(std::string_view target) {
+  for (std::string_view scheme : {"http://", "https://"}) {
+    if (target.size() >= scheme.size() && iequals(target.substr(0, scheme.size()), scheme)) {
+      std::string_view rest = target.substr(scheme.size());
+      auto slash = rest.find_first_of("/?");
+      if (slash == std::string_view::npos) return "/";
+      return rest[slash] == '/' ? rest.substr(slash) : std::string_view("/");
+    }
+  }
+  return target;
+}
+
+// A Transfer-Encoding we cannot frame a request body by: anything but a lone "chunked"
+// (RFC 9112 section 6.1), or one sent beside a Content-Length (a smuggling vector, 6.3).
+std::optional<std::string> bad_framing(const bhttp::request_header<>& h) {
+  auto te = h.find(bhttp::field::transfer_encoding);
+  if (te == h.end()) return std::nullopt;
+  if (h.count(bhttp::field::transfer_encoding) > 1 || !iequals(trim_ows(te->value()), "chunked"))
+    return "Transfer-Encoding '" + std::string(te->value()) + "' is not supported; use chunked";
+  if (h.find(bhttp::field::content_length) != h.end())
+    return std::string("Transfer-Encoding and Content-Length together are refused");
+  return std::nullopt;
+}
+
+// A parse error of Beast's (as opposed to the peer closing or a timeout).
+bool is_parse_error(const boost::system::error_code& ec) {
+  return ec.category() == boost::system::error_code(bhttp::error::header_limit).category() &&
+         ec != bhttp::error::end_of_stream && ec != bhttp::error::partial_message &&
+         ec != bhttp::error::need_buffer;
 }
 
 void add_rate_headers(ApiResponse& r, const RateLimiter::Decision& d) {
@@ -77,7 +122,13 @@ void add_rate_headers(ApiResponse& r, const RateLimiter::Decision& d) {
 struct Server::Impl : std::enable_shared_from_this<Impl> {
   struct Connection {
     beast::tcp_stream* stream;
+    std::string client;
     bool busy = false;
+    bool kept_alive = false;  // has answered a request and waits for the next
+    bool evicted = false;
+    Clock::time_point idle_since = Clock::now();
+    // While a handler runs: answers it at once (the shutdown grace is over).
+    std::function<void(ApiResponse)> abandon;
   };
 
   Impl(asio::io_context& ioc, ServerOptions options, const Router& router)
@@ -93,21 +144,25 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
   asio::steady_timer grace_timer;
   RateLimiter limiter;
   std::list<Connection> conns;
+  std::unordered_map<std::string, int> per_client;  // open connections by address
   bool stopping = false;
   std::function<void()> on_drained;
+  std::function<void()> on_grace_over;
   std::uint32_t id_prefix = 0;
   std::uint64_t next_id = 0;
 
   awaitable<void> accept_loop();
   awaitable<void> session(tcp::socket socket);
-  awaitable<void> refuse(tcp::socket socket);
-  awaitable<ApiResponse> invoke(const Route& route, ApiRequest& req);
+  awaitable<void> refuse(tcp::socket socket, std::string why);
+  bool evict_idle();
+  awaitable<ApiResponse> invoke(const Route& route, ApiRequest& req, Connection& conn);
   awaitable<std::optional<std::string>> next_piece(BodyStream& body);
   awaitable<boost::system::error_code> send_file(beast::tcp_stream& stream, FileRange& file,
                                                  std::size_t& sent);
   std::optional<ApiResponse> admit(const bhttp::request_header<>& h, const Router::Match& m,
                                    const std::string& client, ApiRequest& req,
-                                   std::optional<RateLimiter::Decision>& rate);
+                                   std::optional<RateLimiter::Decision>& rate,
+                                   std::chrono::milliseconds& delay);
   void drained_check();
 };
 
@@ -123,45 +178,73 @@ awaitable<void> Server::Impl::accept_loop() {
       co_await t.async_wait(use_tuple);
       continue;
     }
-    if (conns.size() >= static_cast<std::size_t>(opt.limits.max_connections)) {
-      asio::co_spawn(ioc, refuse(std::move(socket)), asio::detached);
+    boost::system::error_code pec;
+    std::string client = socket.remote_endpoint(pec).address().to_string();
+    if (per_client[client] >= opt.limits.max_connections_per_client) {
+      asio::co_spawn(ioc, refuse(std::move(socket), "too many connections from your address"),
+                     asio::detached);
       continue;
     }
+    // A full table makes room by closing the connection that has idled longest between
+    // requests, as nginx does; only when none idles is the newcomer refused.
+    if (conns.size() >= static_cast<std::size_t>(opt.limits.max_connections) && !evict_idle()) {
+      asio::co_spawn(ioc, refuse(std::move(socket), "too many connections, retry later"),
+                     asio::detached);
+      continue;
+    }
+    // Replies go out as soon as they are written: a header and a body written apart must not
+    // wait on Nagle's algorithm for the client's delayed ACK (40 ms a request).
+    socket.set_option(tcp::no_delay(true), pec);
     asio::co_spawn(ioc, session(std::move(socket)), asio::detached);
   }
 }
 
-awaitable<void> Server::Impl::refuse(tcp::socket socket) {
-  static const std::string reply =
-      "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
-      "Connection: close\r\nRetry-After: 1\r\nContent-Length: 63\r\n\r\n"
-      "{\"success\":false,\"error\":\"too many connections, retry later\"}\n";
-  co_await asio::async_write(socket, asio::buffer(reply), use_tuple);
+awaitable<void> Server::Impl::refuse(tcp::socket socket, std::string why) {
+  // Written by Beast like every other reply, so its framing cannot go wrong by hand.
+  bhttp::response<bhttp::string_body> res{bhttp::status::service_unavailable, 11};
+  res.set(bhttp::field::server, "moccha");
+  res.set(bhttp::field::content_type, "application/json");
+  res.set(bhttp::field::retry_after, "1");
+  res.body() = ApiResponse::error(503, std::move(why)).json.dump() + "\n";
+  res.keep_alive(false);
+  res.prepare_payload();
+  beast::tcp_stream stream(std::move(socket));
+  stream.expires_after(std::chrono::seconds(5));
+  co_await bhttp::async_write(stream, res, use_tuple);
+  auto& sock = stream.socket();
   boost::system::error_code ec;
-  socket.shutdown(tcp::socket::shutdown_both, ec);
+  sock.shutdown(tcp::socket::shutdown_both, ec);
+}
+
+bool Server::Impl::evict_idle() {
+  Connection* oldest = nullptr;
+  for (auto& c : conns)
+    if (!c.busy && c.kept_alive && !c.evicted && (!oldest || c.idle_since < oldest->idle_since))
+      oldest = &c;
+  if (!oldest) return false;
+  oldest->evicted = true;
+  oldest->stream->cancel();
+  return true;
 }
 
 std::optional<ApiResponse> Server::Impl::admit(const bhttp::request_header<>& h,
                                                const Router::Match& m, const std::string& client,
                                                ApiRequest& req,
-                                               std::optional<RateLimiter::Decision>& rate) {
+                                               std::optional<RateLimiter::Decision>& rate,
+                                               std::chrono::milliseconds& delay) {
   auto now = Clock::now();
   const RateLimitConfig& rl = opt.rate_limit;
   bool is_public = m.route && m.route->is_public;
   if (!is_public) {
-    // Failed authentications are limited per address whatever the rate-limit switch says:
-    // it is what keeps a key from being guessed.
-    std::string auth_key = "auth|" + client;
-    if (limiter.exhausted(auth_key, rl.auth_failures, now)) {
-      ApiResponse r =
-          ApiResponse::error(429, "too many failed authentications", "wait before trying again");
-      add_rate_headers(r, limiter.check(auth_key, rl.auth_failures, now));
-      return r;
-    }
     std::string key = presented_key(h);
+    if (key.empty())  // not a guess: counted against nobody
+      return ApiResponse::error(401, "missing API key",
+                                "send it as X-API-Key or Authorization: Bearer");
     if (!constant_time_equal(key, opt.api_key)) {
-      limiter.check(auth_key, rl.auth_failures, now);
-      return ApiResponse::error(401, key.empty() ? "missing API key" : "invalid API key",
+      // Wrong keys slow down per address whatever the rate-limit switch says: it is what
+      // keeps a key from being guessed.
+      delay = auth_delay(limiter.hit("auth|" + client, now), rl.auth_failures);
+      return ApiResponse::error(401, "invalid API key",
                                 "send it as X-API-Key or Authorization: Bearer");
     }
     if (rl.enabled) {
@@ -198,7 +281,7 @@ std::optional<ApiResponse> Server::Impl::admit(const bhttp::request_header<>& h,
   return std::nullopt;
 }
 
-awaitable<ApiResponse> Server::Impl::invoke(const Route& route, ApiRequest& req) {
+awaitable<ApiResponse> Server::Impl::invoke(const Route& route, ApiRequest& req, Connection& conn) {
   auto ex = co_await asio::this_coro::executor;
   ApiResponse response =
       co_await asio::async_initiate<decltype(asio::use_awaitable), void(ApiResponse)>(
@@ -214,6 +297,7 @@ awaitable<ApiResponse> Server::Impl::invoke(const Route& route, ApiRequest& req)
                 std::move(c)(std::move(r));
               });
             };
+            conn.abandon = deliver;
             try {
               route.handler(req, Responder(deliver));
             } catch (const ApiError& e) {
@@ -227,6 +311,7 @@ awaitable<ApiResponse> Server::Impl::invoke(const Route& route, ApiRequest& req)
             }
           },
           asio::use_awaitable);
+  conn.abandon = nullptr;
   co_return response;
 }
 
@@ -291,24 +376,26 @@ awaitable<boost::system::error_code> Server::Impl::send_file(beast::tcp_stream& 
 awaitable<void> Server::Impl::session(tcp::socket socket) {
   auto self = shared_from_this();
   beast::tcp_stream stream(std::move(socket));
-  auto me = conns.insert(conns.end(), Connection{&stream});
+  boost::system::error_code ec;
+  std::string client = stream.socket().remote_endpoint(ec).address().to_string();
+  auto me = conns.insert(conns.end(), Connection{&stream, client});
+  ++per_client[client];
   struct Unlist {
     Impl* impl;
     std::list<Connection>::iterator it;
     ~Unlist() {
+      if (--impl->per_client[it->client] <= 0) impl->per_client.erase(it->client);
       impl->conns.erase(it);
       impl->drained_check();
     }
   } unlist{this, me};
-
-  boost::system::error_code ec;
-  std::string client = stream.socket().remote_endpoint(ec).address().to_string();
   beast::flat_buffer buffer;
   const auto& lim = opt.limits;
   bool first = true;
 
   while (!stopping) {
     me->busy = false;
+    me->idle_since = Clock::now();
     bhttp::request_parser<bhttp::empty_body> header;
     header.header_limit(static_cast<std::uint32_t>(lim.max_header_bytes));
     header.body_limit(std::numeric_limits<std::uint64_t>::max());  // the route's limit applies
@@ -326,9 +413,7 @@ awaitable<void> Server::Impl::session(tcp::socket socket) {
       if (rec == bhttp::error::header_limit) {
         early = ApiResponse::error(431, "request header too large",
                                    fmt::format("limit {} bytes", lim.max_header_bytes));
-      } else if (rec.category() ==
-                     boost::system::error_code(bhttp::error::header_limit).category() &&
-                 rec != bhttp::error::end_of_stream && rec != bhttp::error::partial_message) {
+      } else if (is_parse_error(rec)) {
         early = ApiResponse::error(400, "malformed HTTP request", rec.message());
       } else {
         break;  // closed, timed out or cancelled
@@ -340,12 +425,14 @@ awaitable<void> Server::Impl::session(tcp::socket socket) {
     const Route* route = nullptr;
     bool body_unread = false;
     std::optional<RateLimiter::Decision> rate;
+    std::chrono::milliseconds auth_wait{0};
+    bool framing_bad = false;
     if (!early) {
       const auto& h = header.get();
       first = false;
       keep_alive = h.keep_alive();
       req.method = std::string(h.method_string());
-      std::string_view target = h.target();
+      std::string_view target = origin_form(h.target());
       std::string_view raw_path = target.substr(0, target.find('?'));
       if (auto q = target.find('?'); q != std::string_view::npos)
         req.query = parse_query(target.substr(q + 1));
@@ -353,7 +440,12 @@ awaitable<void> Server::Impl::session(tcp::socket socket) {
       req.head_only = h.method() == bhttp::verb::head;
       Router::Match match = router.find(req.method, raw_path);
       body_unread = !header.is_done();
-      early = admit(h, match, client, req, rate);
+      if (auto why = bad_framing(h)) {
+        early = ApiResponse::error(400, "malformed HTTP request", *why);
+        framing_bad = true;
+      } else {
+        early = admit(h, match, client, req, rate, auth_wait);
+      }
       route = match.route;
       if (!early) {
         req.params = std::move(match.params);
@@ -441,6 +533,8 @@ awaitable<void> Server::Impl::session(tcp::socket socket) {
               if (bec == bhttp::error::body_limit) {
                 early = ApiResponse::error(413, "request body too large",
                                            fmt::format("limit {} bytes", limit));
+              } else if (is_parse_error(bec) && !early) {
+                early = ApiResponse::error(400, "malformed request body", bec.message());
               }
               if (bec || early) {
                 failed = true;
@@ -485,6 +579,8 @@ awaitable<void> Server::Impl::session(tcp::socket socket) {
           if (bec == bhttp::error::body_limit) {
             early = ApiResponse::error(413, "request body too large",
                                        fmt::format("limit {} bytes", limit));
+          } else if (is_parse_error(bec)) {
+            early = ApiResponse::error(400, "malformed request body", bec.message());
           } else if (bec) {
             break;
           } else {
@@ -505,11 +601,15 @@ awaitable<void> Server::Impl::session(tcp::socket socket) {
     if (early) {
       resp = std::move(*early);
     } else {
-      resp = co_await invoke(*route, req);
+      resp = co_await invoke(*route, req, *me);
+    }
+    if (auth_wait.count() > 0) {
+      asio::steady_timer t(ioc, auth_wait);
+      co_await t.async_wait(use_tuple);
     }
     if (rate && resp.status != 429) add_rate_headers(resp, *rate);
     // A body we did not read cannot be skipped reliably: close after answering.
-    if (body_unread || stopping || resp.status >= 500 || rec) keep_alive = false;
+    if (body_unread || framing_bad || stopping || resp.status >= 500 || rec) keep_alive = false;
 
     bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(resp.status), 11};
     res.set(bhttp::field::server, "moccha");
@@ -600,6 +700,7 @@ awaitable<void> Server::Impl::session(tcp::socket socket) {
                                      req.method, req.path.empty() ? "-" : req.path, resp.status,
                                      bytes, micros.count() / 1000.0));
     if (wec || !keep_alive) break;
+    me->kept_alive = true;
   }
   stream.socket().shutdown(tcp::socket::shutdown_send, ec);
 }
@@ -632,10 +733,11 @@ void Server::start() {
   asio::co_spawn(impl_->ioc, impl_->accept_loop(), asio::detached);
 }
 
-void Server::shutdown(std::function<void()> done) {
+void Server::shutdown(std::function<void()> done, std::function<void()> grace_over) {
   Impl& s = *impl_;
   s.stopping = true;
   s.on_drained = std::move(done);
+  s.on_grace_over = std::move(grace_over);
   boost::system::error_code ec;
   s.acceptor.close(ec);
   for (auto& c : s.conns)
@@ -644,7 +746,33 @@ void Server::shutdown(std::function<void()> done) {
   s.grace_timer.async_wait([impl = impl_](boost::system::error_code e) {
     if (e) return;
     log::warn("shutdown grace period over; closing {} connection(s)", impl->conns.size());
-    for (auto& c : impl->conns) c.stream->close();
+    // A request still in its handler gets a reply rather than a cut connection; the rest
+    // (replies being written, streams) are closed.
+    bool answered = false;
+    for (auto& c : impl->conns) {
+      if (c.abandon) {
+        c.abandon(ApiResponse::error(503, "the agent is shutting down",
+                                     "the request did not finish within the shutdown grace"));
+        c.abandon = nullptr;
+        answered = true;
+      } else {
+        c.stream->close();
+      }
+    }
+    if (impl->on_grace_over) impl->on_grace_over();
+    if (answered) {
+      // Their replies are written within a second, or cut.
+      impl->grace_timer.expires_after(std::chrono::seconds(1));
+      impl->grace_timer.async_wait([impl](boost::system::error_code) {
+        for (auto& c : impl->conns) c.stream->close();
+        if (impl->on_drained) {
+          auto done = std::move(impl->on_drained);
+          impl->on_drained = nullptr;
+          asio::post(impl->ioc, std::move(done));
+        }
+      });
+      return;
+    }
     // A response waiting on a stream that never ends must not hold the agent up.
     if (impl->on_drained) {
       auto done = std::move(impl->on_drained);

@@ -1,8 +1,8 @@
 // The HTTP/1.1 server: the only translation unit that includes Beast.
 //
 // Each connection is a coroutine on the caller's io_context (one I/O thread; no strands).
-// For each request it reads the header only, then, in this order: authenticates (401, or 429
-// when one address fails too often), rate-limits per key and route group (429 with
+// For each request it reads the header only, then, in this order: authenticates (401; wrong
+// keys from one address are answered more and more slowly), rate-limits per key and route group (429 with
 // Retry-After and X-RateLimit-*), routes (404/405), checks the body against the route's limit
 // (413) — all before reading any body — and only then reads the body, parses JSON for JSON
 // routes (400) and calls the handler. Every reply is JSON unless the handler says otherwise,
@@ -44,8 +44,10 @@ class Server {
   // Starts accepting on the io_context.
   void start();
   // Graceful stop: accept no more, close idle connections, let requests in flight finish
-  // within limits.shutdown_grace_s, then close the rest and call `done` (on the I/O thread).
-  void shutdown(std::function<void()> done);
+  // within limits.shutdown_grace_s. Then requests still in their handlers are answered 503,
+  // `grace_over` is called (to interrupt what they wait on), the rest is closed, and `done`
+  // is called (all on the I/O thread).
+  void shutdown(std::function<void()> done, std::function<void()> grace_over = nullptr);
 
   std::size_t connections() const;
 

@@ -226,15 +226,13 @@ class RateLimits(unittest.TestCase):
         with Agent("--set", "rate_limit.system=2", env={"MOCCHA_RATE_LIMIT": "off"}) as a:
             self.assertTrue(all(a.get("/status").status == 200 for _ in range(10)))
 
-    def test_failed_auth_is_limited_per_address(self):
+    def test_wrong_keys_are_not_refused_by_the_rate_limit(self):
+        # Wrong keys are slowed down (test_hardening), never answered 429, and the right key
+        # gets in whatever came before it.
         with Agent("--no-rate-limit", "--set", "rate_limit.auth_failures=5") as a:
-            for _ in range(5):
+            for _ in range(7):
                 self.assertEqual(a.get("/status", key="guess").status, 401)
-            # Locked out, even with the right key, until the window ends.
-            self.assertEqual(a.get("/status", key="guess").status, 429)
-            r = a.get("/status")
-            self.assertEqual(r.status, 429)
-            self.assertIn("Retry-After", r.headers)
+            self.assertEqual(a.get("/status").status, 200)
 
 
 class Status(unittest.TestCase):

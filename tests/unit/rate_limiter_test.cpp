@@ -46,3 +46,17 @@ TEST(RateLimiter, SweepsEndedWindows) {
 
 }  // namespace
 }  // namespace moccha::http
+
+namespace moccha::http {
+namespace {
+
+TEST(RateLimiter, HitCountsWithoutALimitWithinTheWindow) {
+  RateLimiter rl;
+  auto t0 = RateLimiter::Clock::time_point{} + std::chrono::hours(1);
+  for (int i = 1; i <= 30; ++i) EXPECT_EQ(rl.hit("auth|a", t0), i);
+  EXPECT_EQ(rl.hit("auth|b", t0), 1);
+  EXPECT_EQ(rl.hit("auth|a", t0 + std::chrono::minutes(1)), 1);  // a new window
+}
+
+}  // namespace
+}  // namespace moccha::http
