@@ -7,6 +7,7 @@
 #include <regex>
 
 #include "api/deluge_json.h"
+#include "api/work.h"
 #include "core/text.h"
 #include "files/multipart.h"
 #include "files/paths.h"
@@ -72,17 +73,15 @@ json status_of(deluge::RpcClient& rpc, const std::string& id, const json& keys) 
 }  // namespace
 
 void add_deluge_routes(http::Router& router, deluge::DelugeService* svc,
-                       const files::PathPolicy* paths,
-                       std::function<void(std::function<void()>)> blocking) {
+                       const files::PathPolicy* paths, Post blocking) {
   // Every call needs the daemon: 503 before anything else when it is not running.
   auto run = [svc, blocking](Responder respond, std::function<ApiResponse(deluge::RpcClient&)> f) {
-    auto r = std::make_shared<Responder>(std::move(respond));
-    blocking([svc, r, f = std::move(f)] {
+    answer_on(blocking, std::move(respond), [svc, f = std::move(f)]() -> ApiResponse {
       try {
         auto rpc = svc->rpc();  // held: a concurrent stop cannot free it under the call
-        (*r)(f(*rpc));
+        return f(*rpc);
       } catch (const ServiceError& e) {
-        (*r)(ApiResponse::error(503, "deluge is not running", e.what()));
+        return ApiResponse::error(503, "deluge is not running", e.what());
       } catch (const RpcError& e) {
         int status = e.kind == RpcError::Kind::remote ? 400 : 503;
         if (e.remote_type == "InvalidTorrentError") status = 404;
@@ -93,15 +92,11 @@ void add_deluge_routes(http::Router& router, deluge::DelugeService* svc,
           ApiResponse conflict = ApiResponse::error(409, "torrent already added", what);
           if (std::regex_search(what, m, std::regex("[0-9a-f]{40}")))
             conflict.json["torrent_id"] = m.str();
-          return (*r)(std::move(conflict));
+          return conflict;
         }
-        (*r)(ApiResponse::error(status, "deluge refused the request", what));
+        return ApiResponse::error(status, "deluge refused the request", what);
       } catch (const deluge::RencodeError& e) {
-        (*r)(ApiResponse::error(502, "unexpected reply from deluged", e.what()));
-      } catch (const ApiError& e) {
-        (*r)(ApiResponse::error(e.status, e.what(), e.message));
-      } catch (const std::exception& e) {
-        (*r)(ApiResponse::error(500, "internal error", e.what()));
+        return ApiResponse::error(502, "unexpected reply from deluged", e.what());
       }
     });
   };

@@ -3,6 +3,8 @@
 
 #include <functional>
 
+#include "core/worker_pool.h"
+
 namespace moccha::deluge {
 class DelugeService;
 }
@@ -17,6 +19,6 @@ namespace moccha::api {
 
 void add_deluge_routes(http::Router& router, deluge::DelugeService* deluge,
                        const files::PathPolicy* paths,
-                       std::function<void(std::function<void()>)> blocking);
+                       Post daemons);  // every call is an RPC to deluged
 
 }  // namespace moccha::api

@@ -5,6 +5,8 @@
 #include <memory>
 #include <mutex>
 
+#include "api/work.h"
+#include "core/errors.h"
 #include "core/time_util.h"
 #include "exec/commands.h"
 #include "exec/engine.h"
@@ -38,6 +40,21 @@ int int_query(const ApiRequest& req, const char* name, int fallback, int lo, int
     throw ApiError(400, std::string("query parameter '") + name + "' must be an integer in [" +
                             std::to_string(lo) + ", " + std::to_string(hi) + "]");
   return v;
+}
+
+// A shell or pip run's reply, with its history entry saved. On a full disk the command has
+// run all the same: a 507 that still carries what it printed.
+ApiResponse with_history(store::Database* db, const store::HistoryEntry& entry, json body) {
+  try {
+    db->add_history(entry);
+  } catch (const DiskFull& e) {
+    ApiResponse r = ApiResponse::error(
+        507, "insufficient storage",
+        std::string(e.what()) + "; the command ran, but its history entry was not saved");
+    r.json["result"] = std::move(body);
+    return r;
+  }
+  return ApiResponse::ok(std::move(body));
 }
 
 json exec_body(const exec::ExecResult& r) {
@@ -166,60 +183,57 @@ void add_exec_routes(http::Router& router, ExecApiDeps d) {
        http::BodyKind::json});
 
   router.add({"GET", "/task/{task_id}", [deps](ApiRequest& req, Responder respond) {
-                auto r = share(std::move(respond));
                 std::string id = req.params.at("task_id");
-                deps->blocking([deps, r, id] {
+                answer_on(deps->quick, std::move(respond), [deps, id] {
                   auto t = deps->engine->task(id);
-                  (*r)(t ? ApiResponse::ok(*t)
-                         : ApiResponse::error(404, "unknown task", "no task " + id));
+                  return t ? ApiResponse::ok(*t)
+                           : ApiResponse::error(404, "unknown task", "no task " + id);
                 });
               }});
 
   router.add({"GET", "/task/{task_id}/events", [deps](ApiRequest& req, Responder respond) {
-                auto r = share(std::move(respond));
                 std::string id = req.params.at("task_id");
-                deps->blocking([deps, r, id] {
+                answer_on(deps->quick, std::move(respond), [deps, id] {
                   auto events = std::make_shared<TaskEvents>(deps->engine, id);
                   if (!events->follow()) {
                     auto t = deps->engine->task(id);
-                    if (!t) return (*r)(ApiResponse::error(404, "unknown task", "no task " + id));
+                    if (!t) return ApiResponse::error(404, "unknown task", "no task " + id);
                     events->replay(*t);
                   }
                   ApiResponse resp;
                   resp.content_type = "text/event-stream";
                   resp.headers.emplace_back("Cache-Control", "no-cache");
                   resp.stream = std::move(events);
-                  (*r)(std::move(resp));
+                  return resp;
                 });
               }});
 
   router.add({"GET", "/tasks", [deps](ApiRequest& req, Responder respond) {
                 int limit = int_query(req, "limit", 50, 1, 1000);
-                auto r = share(std::move(respond));
-                deps->blocking([deps, r, limit] {
+                answer_on(deps->quick, std::move(respond), [deps, limit] {
                   auto list = deps->engine->tasks(limit);
-                  (*r)(ApiResponse::ok({{"tasks", list}, {"count", list.size()}}));
+                  return ApiResponse::ok({{"tasks", list}, {"count", list.size()}});
                 });
               }});
 
   router.add({"DELETE", "/task/{task_id}", [deps](ApiRequest& req, Responder respond) {
-                auto r = share(std::move(respond));
                 std::string id = req.params.at("task_id");
-                deps->blocking([deps, r, id] {
+                answer_on(deps->quick, std::move(respond), [deps, id] {
                   switch (deps->engine->cancel(id)) {
                     case exec::Engine::Cancel::unknown:
-                      return (*r)(ApiResponse::error(404, "unknown task", "no task " + id));
+                      return ApiResponse::error(404, "unknown task", "no task " + id);
                     case exec::Engine::Cancel::finished:
-                      return (*r)(ApiResponse::error(409, "task already finished", id));
+                      return ApiResponse::error(409, "task already finished", id);
                     case exec::Engine::Cancel::cancelled:
-                      return (*r)(ApiResponse::ok(
-                          {{"success", true}, {"task_id", id}, {"status", "cancelled"}}));
+                      return ApiResponse::ok(
+                          {{"success", true}, {"task_id", id}, {"status", "cancelled"}});
                     case exec::Engine::Cancel::interrupting:
-                      return (*r)(ApiResponse::ok({{"success", true},
-                                                   {"task_id", id},
-                                                   {"status", "running"},
-                                                   {"message", "interrupt sent"}}));
+                      break;
                   }
+                  return ApiResponse::ok({{"success", true},
+                                          {"task_id", id},
+                                          {"status", "running"},
+                                          {"message", "interrupt sent"}});
                 });
               }});
 
@@ -245,8 +259,7 @@ void add_exec_routes(http::Router& router, ExecApiDeps d) {
 
   router.add({"GET", "/history", [deps](ApiRequest& req, Responder respond) {
                 int limit = int_query(req, "limit", 20, 1, 1000);
-                auto r = share(std::move(respond));
-                deps->blocking([deps, r, limit] {
+                answer_on(deps->quick, std::move(respond), [deps, limit] {
                   json list = json::array();
                   for (const auto& e : deps->db->history(limit))
                     list.push_back({{"id", e.id},
@@ -255,7 +268,7 @@ void add_exec_routes(http::Router& router, ExecApiDeps d) {
                                     {"input", e.input},
                                     {"success", e.success},
                                     {"duration", e.duration_s}});
-                  (*r)(ApiResponse::ok(std::move(list)));
+                  return ApiResponse::ok(std::move(list));
                 });
               }});
 
@@ -264,12 +277,9 @@ void add_exec_routes(http::Router& router, ExecApiDeps d) {
                 std::string command = http::require_string(req.json, "command");
                 double timeout = timeout_field(req.json, deps->shell_max_timeout_s)
                                      .value_or(deps->shell_default_timeout_s);
-                auto r = share(std::move(respond));
                 std::string time = iso8601_utc_now();
-                deps->blocking([deps, r, command, timeout, time] {
+                answer_on(deps->jobs, std::move(respond), [deps, command, timeout, time] {
                   auto s = exec::run_shell(command, deps->workspace, timeout, deps->output_limit);
-                  deps->db->add_history(
-                      {exec::random_id(), "shell", time, command, s.success, s.duration_s});
                   json body = {{"stdout", s.stdout_text},
                                {"stderr", s.stderr_text},
                                {"code", s.code},
@@ -278,32 +288,34 @@ void add_exec_routes(http::Router& router, ExecApiDeps d) {
                   if (!s.error.empty()) body["error"] = s.error;
                   if (s.timed_out) body["timed_out"] = true;
                   if (s.truncated) body["truncated"] = true;
-                  (*r)(ApiResponse::ok(std::move(body)));
+                  return with_history(
+                      deps->db,
+                      {exec::random_id(), "shell", time, command, s.success, s.duration_s},
+                      std::move(body));
                 });
               },
               http::BodyKind::json});
 
-  router.add({"POST", "/install",
-              [deps](ApiRequest& req, Responder respond) {
-                std::string package = http::require_string(req.json, "package");
-                std::string why;
-                if (!exec::valid_requirement(package, why))
-                  throw ApiError(400, "invalid package requirement", why);
-                auto r = share(std::move(respond));
-                std::string time = iso8601_utc_now();
-                deps->blocking([deps, r, package, time] {
-                  auto out =
-                      exec::pip_install(deps->python, package, deps->pip_index_url, deps->workspace,
+  router.add(
+      {"POST", "/install",
+       [deps](ApiRequest& req, Responder respond) {
+         std::string package = http::require_string(req.json, "package");
+         std::string why;
+         if (!exec::valid_requirement(package, why))
+           throw ApiError(400, "invalid package requirement", why);
+         std::string time = iso8601_utc_now();
+         answer_on(deps->jobs, std::move(respond), [deps, package, time] {
+           auto out = exec::pip_install(deps->python, package, deps->pip_index_url, deps->workspace,
                                         deps->pip_timeout_s, deps->output_limit);
-                  deps->db->add_history(
-                      {exec::random_id(), "install", time, package, out.success, out.duration_s});
-                  (*r)(ApiResponse::ok({{"package", package},
-                                        {"success", out.success},
-                                        {"output", out.output},
-                                        {"error", out.error}}));
-                });
-              },
-              http::BodyKind::json});
+           return with_history(
+               deps->db, {exec::random_id(), "install", time, package, out.success, out.duration_s},
+               {{"package", package},
+                {"success", out.success},
+                {"output", out.output},
+                {"error", out.error}});
+         });
+       },
+       http::BodyKind::json});
 
   router.add({"POST", "/kernel/restart", [engine](ApiRequest&, Responder respond) {
                 auto r = share(std::move(respond));

@@ -5,6 +5,8 @@
 #include <functional>
 #include <string>
 
+#include "core/worker_pool.h"
+
 namespace moccha::exec {
 class Engine;
 }
@@ -20,8 +22,9 @@ namespace moccha::api {
 struct ExecApiDeps {
   exec::Engine* engine;
   store::Database* db;
-  // Runs blocking work (SQLite, children) off the I/O thread.
-  std::function<void(std::function<void()>)> blocking;
+  Post quick;  // SQLite reads: history, tasks
+  Post jobs;   // shell commands and pip: may take minutes
+
   std::string workspace;
   std::string python;
   double shell_default_timeout_s = 30;

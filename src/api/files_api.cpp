@@ -8,6 +8,7 @@
 #include <charconv>
 #include <memory>
 
+#include "api/work.h"
 #include "core/hex.h"
 #include "core/time_util.h"
 #include "files/file_ops.h"
@@ -28,22 +29,6 @@ using nlohmann::json;
 
 constexpr std::size_t kPiece = 1u << 20;
 
-ApiError to_api_error(const files::Error& e) {
-  switch (e.code) {
-    case files::Code::invalid:
-      return ApiError(400, "invalid path", e.what());
-    case files::Code::forbidden:
-      return ApiError(403, "forbidden", e.what());
-    case files::Code::not_found:
-      return ApiError(404, "not found", e.what());
-    case files::Code::exists:
-      return ApiError(409, "conflict", e.what());
-    case files::Code::io:
-      break;
-  }
-  return ApiError(500, "file system error", e.what());
-}
-
 ApiResponse error_response(const ApiError& e) {
   return ApiResponse::error(e.status, e.what(), e.message);
 }
@@ -51,18 +36,7 @@ ApiResponse error_response(const ApiError& e) {
 // Runs `f` on the blocking pool and answers with what it returns or throws.
 template <class F>
 void off_thread(const FilesApiDeps& d, Responder respond, F f) {
-  auto r = std::make_shared<Responder>(std::move(respond));
-  d.blocking([r, f = std::move(f)]() mutable {
-    try {
-      (*r)(f());
-    } catch (const files::Error& e) {
-      (*r)(error_response(to_api_error(e)));
-    } catch (const ApiError& e) {
-      (*r)(error_response(e));
-    } catch (const std::exception& e) {
-      (*r)(ApiResponse::error(500, "internal error", e.what()));
-    }
-  });
+  answer_on(d.blocking, std::move(respond), std::move(f));
 }
 
 bool bool_value(const std::string& v, bool fallback) {
@@ -245,8 +219,8 @@ class UploadSink : public http::BodySink {
       parser_.feed(data, size);
     } catch (const files::MultipartError& e) {
       throw ApiError(400, "malformed multipart body", e.what());
-    } catch (const files::Error& e) {
-      throw to_api_error(e);
+    } catch (...) {
+      rethrow_as_api_error();
     }
   }
 
@@ -338,16 +312,16 @@ class PutSink : public http::BodySink {
   void write(const char* data, std::size_t size) override {
     try {
       writer_->write(data, size);
-    } catch (const files::Error& e) {
-      throw to_api_error(e);
+    } catch (...) {
+      rethrow_as_api_error();
     }
   }
   ApiResponse finish() override {
     try {
       std::uint64_t size = writer_->commit();
       return ApiResponse::ok(stored_json(*writer_, size));
-    } catch (const files::Error& e) {
-      throw to_api_error(e);
+    } catch (...) {
+      rethrow_as_api_error();
     }
   }
   void abort() override { writer_->abort(); }
@@ -360,8 +334,8 @@ template <class F>
 auto files_errors(F f) {
   try {
     return f();
-  } catch (const files::Error& e) {
-    throw to_api_error(e);
+  } catch (...) {
+    rethrow_as_api_error();
   }
 }
 

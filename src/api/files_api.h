@@ -4,6 +4,8 @@
 #include <functional>
 #include <string>
 
+#include "core/worker_pool.h"
+
 namespace moccha::files {
 class PathPolicy;
 }
@@ -16,7 +18,7 @@ namespace moccha::api {
 struct FilesApiDeps {
   const files::PathPolicy* policy;  // outlives the router
   std::string temp_dir;             // uploads in progress (swept at start)
-  std::function<void(std::function<void()>)> blocking;
+  Post blocking;                    // the quick pool
 };
 
 void add_files_routes(http::Router& router, FilesApiDeps deps);

@@ -2,6 +2,7 @@
 
 #include <memory>
 
+#include "api/work.h"
 #include "http/router.h"
 #include "services/manager.h"
 
@@ -35,23 +36,23 @@ int status_of(ServiceError::Kind k) {
 
 }  // namespace
 
-void add_services_routes(http::Router& router, services::ServiceManager* m,
-                         std::function<void(std::function<void()>)> blocking) {
-  // Every service call may block (children, RPC): run it on the pool, map its errors.
-  auto run = [blocking](Responder respond, std::function<ApiResponse()> f) {
-    auto r = std::make_shared<Responder>(std::move(respond));
-    blocking([r, f = std::move(f)] {
-      try {
-        (*r)(f());
-      } catch (const ServiceError& e) {
-        (*r)(ApiResponse::error(status_of(e.kind), e.what()));
-      } catch (const ApiError& e) {
-        (*r)(ApiResponse::error(e.status, e.what(), e.message));
-      } catch (const std::exception& e) {
-        (*r)(ApiResponse::error(500, "service error", e.what()));
-      }
-    });
+void add_services_routes(http::Router& router, services::ServiceManager* m, ServicesPools pools) {
+  // Every service call may block (children, RPC): run it on a pool, map its errors. Start,
+  // stop and restart (which may install packages) go to the jobs pool; what asks a daemon
+  // a question goes to the daemons pool.
+  auto on = [](Post pool) {
+    return [pool](Responder respond, std::function<ApiResponse()> f) {
+      answer_on(pool, std::move(respond), [f = std::move(f)] {
+        try {
+          return f();
+        } catch (const ServiceError& e) {
+          return ApiResponse::error(status_of(e.kind), e.what());
+        }
+      });
+    };
   };
+  auto run = on(pools.daemons);
+  auto run_job = on(pools.jobs);
   auto known = [m](const ApiRequest& req) {
     std::string name = req.params.at("service_name");
     if (!m->has(name)) throw ApiError(404, "unknown service", "no service named '" + name + "'");
@@ -76,9 +77,9 @@ void add_services_routes(http::Router& router, services::ServiceManager* m,
   for (const char* action : {"start", "stop", "restart"}) {
     std::string verb = action;
     router.add({"POST", "/services/{service_name}/" + verb,
-                [m, run, known, verb](ApiRequest& req, Responder respond) {
+                [m, run_job, known, verb](ApiRequest& req, Responder respond) {
                   std::string name = known(req);
-                  run(std::move(respond), [m, name, verb] {
+                  run_job(std::move(respond), [m, name, verb] {
                     json out = verb == "start"  ? m->start(name)
                                : verb == "stop" ? m->stop(name)
                                                 : m->restart(name);

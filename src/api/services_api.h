@@ -3,6 +3,8 @@
 
 #include <functional>
 
+#include "core/worker_pool.h"
+
 namespace moccha::services {
 class ServiceManager;
 }
@@ -12,7 +14,12 @@ class Router;
 
 namespace moccha::api {
 
+struct ServicesPools {
+  Post jobs;     // start, stop, restart: may take minutes (an install)
+  Post daemons;  // status and config: ask a daemon, which may hang
+};
+
 void add_services_routes(http::Router& router, services::ServiceManager* manager,
-                         std::function<void(std::function<void()>)> blocking);
+                         ServicesPools pools);
 
 }  // namespace moccha::api

@@ -5,7 +5,6 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
-#include <boost/asio/thread_pool.hpp>
 #include <csignal>
 #include <cstdio>
 #include <iostream>
@@ -16,6 +15,7 @@
 #include "api/services_api.h"
 #include "api/system_api.h"
 #include "core/log.h"
+#include "core/worker_pool.h"
 #include "exec/engine.h"
 #include "files/file_ops.h"
 #include "files/paths.h"
@@ -87,11 +87,14 @@ int serve(Config config) {
     return 1;
   }
 
-  // Blocking work (SQLite, shell commands, pip) runs here, never on the I/O thread.
-  boost::asio::thread_pool blocking_pool(4);
-  auto blocking = [&blocking_pool](std::function<void()> f) {
-    boost::asio::post(blocking_pool, std::move(f));
-  };
+  // Blocking work runs on these pools, never on the I/O thread, each kind on its own so one
+  // cannot starve another: "quick" for SQLite and the file system (listings, uploads'
+  // renames, downloads' opens), "jobs" for shell commands, pip and service start/stop
+  // (minutes; sized for as many at once as a user would run), "daemons" for RPC to the
+  // engines (a stopped daemon holds its callers until their RPC timeout).
+  WorkerPool quick_pool("quick", 4);
+  WorkerPool jobs_pool("jobs", 16);
+  WorkerPool daemons_pool("daemons", 4);
 
   exec::EngineOptions engine_options;
   engine_options.kernel.python = config.python;
@@ -116,8 +119,8 @@ int serve(Config config) {
   system_deps.variables = [&engine] { return engine.variable_count(); };
   api::add_system_routes(router, std::move(system_deps));
   api::add_exec_routes(
-      router, {&engine, db.get(), blocking, config.workspace, config.python,
-               config.shell.default_timeout_s, config.shell.max_timeout_s,
+      router, {&engine, db.get(), quick_pool.poster(), jobs_pool.poster(), config.workspace,
+               config.python, config.shell.default_timeout_s, config.shell.max_timeout_s,
                config.exec.output_limit_bytes, config.pip.index_url, config.pip.timeout_s});
   std::vector<std::unique_ptr<services::Service>> service_list;
   auto deluge_service = std::make_unique<deluge::DelugeService>(config.data_dir);
@@ -128,9 +131,9 @@ int serve(Config config) {
   service_list.push_back(std::make_unique<services::PendingService>(
       "mega", nlohmann::json{{"enabled", false}, {"autostart", true}}));
   services::ServiceManager service_manager(config.data_dir, std::move(service_list));
-  api::add_services_routes(router, &service_manager, blocking);
-  api::add_deluge_routes(router, deluge, &path_policy, blocking);
-  api::add_files_routes(router, {&path_policy, upload_temp, blocking});
+  api::add_services_routes(router, &service_manager, {jobs_pool.poster(), daemons_pool.poster()});
+  api::add_deluge_routes(router, deluge, &path_policy, daemons_pool.poster());
+  api::add_files_routes(router, {&path_policy, upload_temp, quick_pool.poster()});
 
   boost::asio::io_context ioc(1);
   http::ServerOptions options{config.host, static_cast<unsigned short>(config.port), config.api_key,
@@ -155,7 +158,7 @@ int serve(Config config) {
   });
   server.start();
   // Services that ran when the agent last stopped come back, off the I/O thread.
-  blocking([&service_manager] {
+  jobs_pool.post([&service_manager] {
     service_manager.autostart();
     service_manager.start_supervisor();
   });
@@ -172,7 +175,9 @@ int serve(Config config) {
             config.workspace);
 
   ioc.run();
-  blocking_pool.join();
+  quick_pool.join();
+  jobs_pool.join();
+  daemons_pool.join();
   service_manager.shutdown();  // managed daemons are stopped cleanly
   log::info("stopped");
   return 0;

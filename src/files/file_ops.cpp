@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "core/errors.h"
 #include "core/hex.h"
 
 namespace moccha::files {
@@ -19,6 +20,7 @@ namespace {
 
 [[noreturn]] void fail_errno(const std::string& what) {
   int e = errno;
+  throw_if_disk_full(e, what);
   Code code = e == ENOENT                     ? Code::not_found
               : e == EEXIST || e == ENOTEMPTY ? Code::exists
               : e == EACCES || e == EPERM     ? Code::forbidden

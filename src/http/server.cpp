@@ -110,6 +110,31 @@ bool is_parse_error(const boost::system::error_code& ec) {
          ec != bhttp::error::need_buffer;
 }
 
+// The completion of every connection's coroutine: an exception that escaped it (a bug) ends
+// that connection and is logged; it never reaches io_context::run() to end the agent.
+void log_escaped(std::exception_ptr e) {
+  if (!e) return;
+  try {
+    std::rethrow_exception(e);
+  } catch (const std::exception& x) {
+    log::error("a connection ended on an uncaught exception: {}", x.what());
+  } catch (...) {
+    log::error("a connection ended on an uncaught non-exception");
+  }
+}
+
+// What a sink (on the I/O thread) threw, as the reply: ApiError as it says, else a 500.
+ApiResponse sink_failure() {
+  try {
+    throw;
+  } catch (const ApiError& e) {
+    return ApiResponse::error(e.status, e.what(), e.message);
+  } catch (const std::exception& e) {
+    log::error("an upload failed: {}", e.what());
+    return ApiResponse::error(500, "internal error", e.what());
+  }
+}
+
 void add_rate_headers(ApiResponse& r, const RateLimiter::Decision& d) {
   r.headers.emplace_back("X-RateLimit-Limit", std::to_string(d.limit));
   r.headers.emplace_back("X-RateLimit-Remaining", std::to_string(d.remaining));
@@ -182,20 +207,20 @@ awaitable<void> Server::Impl::accept_loop() {
     std::string client = socket.remote_endpoint(pec).address().to_string();
     if (per_client[client] >= opt.limits.max_connections_per_client) {
       asio::co_spawn(ioc, refuse(std::move(socket), "too many connections from your address"),
-                     asio::detached);
+                     log_escaped);
       continue;
     }
     // A full table makes room by closing the connection that has idled longest between
     // requests, as nginx does; only when none idles is the newcomer refused.
     if (conns.size() >= static_cast<std::size_t>(opt.limits.max_connections) && !evict_idle()) {
       asio::co_spawn(ioc, refuse(std::move(socket), "too many connections, retry later"),
-                     asio::detached);
+                     log_escaped);
       continue;
     }
     // Replies go out as soon as they are written: a header and a body written apart must not
     // wait on Nagle's algorithm for the client's delayed ACK (40 ms a request).
     socket.set_option(tcp::no_delay(true), pec);
-    asio::co_spawn(ioc, session(std::move(socket)), asio::detached);
+    asio::co_spawn(ioc, session(std::move(socket)), log_escaped);
   }
 }
 
@@ -460,8 +485,8 @@ awaitable<void> Server::Impl::session(tcp::socket socket) {
       if (!early && route->body == BodyKind::stream) {
         try {
           sink = route->open_sink(req);  // may refuse (403, 409, ...) before any body is read
-        } catch (const ApiError& e) {
-          early = ApiResponse::error(e.status, e.what(), e.message);
+        } catch (...) {
+          early = sink_failure();
         }
       }
       std::size_t limit = route && route->body_limit ? route->body_limit : lim.max_body_bytes;
@@ -487,8 +512,8 @@ awaitable<void> Server::Impl::session(tcp::socket socket) {
           auto deliver = [&](const char* data, std::size_t n) {
             try {
               sink->write(data, n);
-            } catch (const ApiError& e) {
-              early = ApiResponse::error(e.status, e.what(), e.message);
+            } catch (...) {
+              early = sink_failure();
             }
           };
           if (auto length = header.content_length()) {
@@ -555,9 +580,9 @@ awaitable<void> Server::Impl::session(tcp::socket socket) {
       if (!early && sink) {
         try {
           early = sink->finish();
-        } catch (const ApiError& e) {
+        } catch (...) {
           sink->abort();
-          early = ApiResponse::error(e.status, e.what(), e.message);
+          early = sink_failure();
         }
         sink.reset();
       }

@@ -7,15 +7,26 @@
 #include <memory>
 #include <stdexcept>
 
+#include "core/errors.h"
+
 namespace moccha::store {
 namespace {
 
 using Stmt = std::unique_ptr<sqlite3_stmt, decltype(&sqlite3_finalize)>;
 
+// SQLite's last error on `db` as an exception: DiskFull when the disk is, so the API answers
+// 507 for it.
+[[noreturn]] void fail(sqlite3* db) {
+  std::string msg = std::string("sqlite: ") + sqlite3_errmsg(db);
+  int code = sqlite3_errcode(db) & 0xff;
+  if (code == SQLITE_FULL) throw DiskFull(msg);
+  if (code == SQLITE_IOERR) throw_if_disk_full(sqlite3_system_errno(db), msg);
+  throw std::runtime_error(msg);
+}
+
 Stmt prepare(sqlite3* db, const char* sql) {
   sqlite3_stmt* s = nullptr;
-  if (sqlite3_prepare_v2(db, sql, -1, &s, nullptr) != SQLITE_OK)
-    throw std::runtime_error(std::string("sqlite: ") + sqlite3_errmsg(db));
+  if (sqlite3_prepare_v2(db, sql, -1, &s, nullptr) != SQLITE_OK) fail(db);
   return Stmt(s, sqlite3_finalize);
 }
 
@@ -35,8 +46,7 @@ long long as_count(std::size_t n) {
 }
 
 void step_done(sqlite3* db, sqlite3_stmt* s) {
-  if (sqlite3_step(s) != SQLITE_DONE)
-    throw std::runtime_error(std::string("sqlite: ") + sqlite3_errmsg(db));
+  if (sqlite3_step(s) != SQLITE_DONE) fail(db);
 }
 
 }  // namespace
@@ -70,9 +80,8 @@ Database::~Database() {
 void Database::exec(const char* sql) {
   char* err = nullptr;
   if (sqlite3_exec(db_, sql, nullptr, nullptr, &err) != SQLITE_OK) {
-    std::string msg = err ? err : "error";
     sqlite3_free(err);
-    throw std::runtime_error("sqlite: " + msg);
+    fail(db_);
   }
 }
 
@@ -110,7 +119,7 @@ void Database::prune_history_locked(long long newest) {
     step_done(db_, drop.get());
     exec("COMMIT");
   } catch (...) {
-    exec("ROLLBACK");
+    sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);  // may be gone already (SQLITE_FULL)
     throw;
   }
 }

@@ -9,12 +9,14 @@
 #include <random>
 #include <system_error>
 
+#include "core/errors.h"
 #include "core/hex.h"
 
 namespace moccha::store {
 namespace {
 
 [[noreturn]] void throw_errno(const std::string& what) {
+  throw_if_disk_full(errno, what);
   throw std::system_error(errno, std::generic_category(), what);
 }
 

@@ -6,6 +6,8 @@ import os
 import re
 import signal
 import socket
+import subprocess
+import tempfile
 import threading
 import time
 import unittest
@@ -186,6 +188,68 @@ class KeepAlive(unittest.TestCase):
             elapsed = time.monotonic() - t0
             c.close()
             self.assertLess(elapsed, 1.2)
+
+
+class FullDisk(unittest.TestCase):
+    """The data dir on a full filesystem (a small tmpfs): writes fail with 507, the agent lives."""
+
+    def setUp(self):
+        self.mnt = tempfile.mkdtemp(prefix="moccha-full-")
+        r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", self.mnt],
+                           capture_output=True)
+        if r.returncode != 0:
+            os.rmdir(self.mnt)
+            self.skipTest("cannot mount a tmpfs here: " + r.stderr.decode())
+
+    def tearDown(self):
+        subprocess.run(["umount", "-l", self.mnt])
+        os.rmdir(self.mnt)
+
+    def fill(self):
+        with open(os.path.join(self.mnt, "filler"), "wb") as f:
+            try:
+                while True:
+                    f.write(b"\0" * 65536)
+                    f.flush()
+            except OSError:
+                pass
+
+    def test_shell_install_and_uploads_on_a_full_disk(self):
+        with Agent("--no-rate-limit", data_dir=os.path.join(self.mnt, "data")) as a:
+            self.assertEqual(a.post("/shell", {"command": "true"}).status, 200)
+            self.fill()
+            r = a.post("/shell", {"command": "echo ran"})
+            self.assertEqual(r.status, 507, r)
+            body = r.json()
+            self.assertIs(body["success"], False)
+            self.assertEqual(body["result"]["stdout"], "ran\n")  # what it printed is not lost
+            r = a.post("/install", {"package": "./no-such-dir"})
+            self.assertEqual(r.status, 400)
+            r = a.request("PUT", "/files" + os.path.join(self.mnt, "big.bin"),
+                          body=b"x" * (1 << 20))
+            self.assertEqual(r.status, 507, r)
+            self.assertFalse(os.path.exists(os.path.join(self.mnt, "big.bin")))
+            # Still serving, and once there is room again, writing.
+            self.assertEqual(a.get("/status").status, 200)
+            self.assertEqual(a.get("/history").status, 200)
+            os.unlink(os.path.join(self.mnt, "filler"))
+            self.assertEqual(a.post("/shell", {"command": "true"}).status, 200)
+
+
+class Starvation(unittest.TestCase):
+    def test_long_shell_commands_do_not_hold_up_quick_requests(self):
+        with Agent("--no-rate-limit") as a:
+            threads = [threading.Thread(target=a.post, args=("/shell", {"command": "sleep 4"}))
+                       for _ in range(6)]
+            for t in threads:
+                t.start()
+            time.sleep(0.5)
+            for path in ("/files", "/history", "/tasks"):
+                t0 = time.monotonic()
+                self.assertEqual(a.get(path, timeout=10).status, 200)
+                self.assertLess(time.monotonic() - t0, 2, path)
+            for t in threads:
+                t.join(timeout=20)
 
 
 class Shutdown(unittest.TestCase):
