@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <fmt/core.h>
+#include <malloc.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -12,6 +13,7 @@
 #include "core/hex.h"
 #include "core/time_util.h"
 #include "files/file_ops.h"
+#include "files/listing.h"
 #include "files/multipart.h"
 #include "files/paths.h"
 #include "files/tar.h"
@@ -46,8 +48,16 @@ bool bool_value(const std::string& v, bool fallback) {
   throw ApiError(400, "expected true or false, got '" + v + "'");
 }
 
-std::string iso_time(std::int64_t epoch_s) {
-  return iso8601_utc(std::chrono::system_clock::time_point(std::chrono::seconds(epoch_s)));
+// A non-negative integer query parameter, if given; a 400 otherwise.
+std::optional<std::size_t> count_query(const ApiRequest& req, const char* name) {
+  std::string v = req.query_or(name);
+  if (v.empty()) return std::nullopt;
+  std::size_t n = 0;
+  auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+  if (ec != std::errc() || p != v.data() + v.size())
+    throw ApiError(400, "invalid query parameter",
+                   std::string(name) + " must be a non-negative integer, got '" + v + "'");
+  return n;
 }
 
 std::string content_type_for(const fs::path& p) {
@@ -137,10 +147,39 @@ std::optional<Range> parse_range(const std::string& header, std::uint64_t size) 
   return r;
 }
 
+// A file that reports size 0, read to its end: empty for a truly empty file, the text of a
+// /proc or /sys file. Past 16 MiB it is refused rather than sent short.
+std::string read_pseudo_file(int fd, const std::string& shown) {
+  constexpr std::size_t kMax = 16u << 20;
+  std::string out;
+  char buf[65536];
+  while (true) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      if (errno == EAGAIN) throw ApiError(400, "not readable", shown + " has nothing to read now");
+      throw files::Error(files::Code::io, "read " + shown + ": " + std::strerror(errno));
+    }
+    if (n == 0) return out;
+    out.append(buf, static_cast<std::size_t>(n));
+    if (out.size() > kMax)
+      throw ApiError(400, "not a regular file",
+                     shown + " reports size 0 but holds more than 16 MiB");
+  }
+}
+
 ApiResponse download(const FilesApiDeps& d, const ApiRequest& req, const std::string& user_path) {
   fs::path p = d.policy->resolve(user_path);
-  files::FileInfo info = files::stat_path(p);
-  if (info.is_dir) {
+  // Opened once, race-free and without blocking (a FIFO would hold this thread in open()
+  // forever); everything after is about that descriptor.
+  files::UniqueFd fd = d.policy->open(p, O_RDONLY | O_NONBLOCK | O_NOCTTY);
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0) throw files::Error(files::Code::io, "cannot stat " + user_path);
+  if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode))
+    throw ApiError(
+        400, "not a regular file",
+        user_path + " is a device, FIFO or socket; only files and directories are served");
+  if (S_ISDIR(st.st_mode)) {
     if (req.query_or("archive") != "tar")
       throw ApiError(400, "is a directory", "add ?archive=tar to download it as a tar archive");
     ApiResponse resp;
@@ -150,8 +189,13 @@ ApiResponse download(const FilesApiDeps& d, const ApiRequest& req, const std::st
     resp.stream = std::make_shared<TarBody>(p);
     return resp;
   }
-  std::int64_t mtime_s = info.mtime_ns / 1000000000;
-  std::string etag = fmt::format("\"{:x}-{:x}\"", info.size, info.mtime_ns);
+  // Files of the kernel's (/proc, /sys) say they are empty and are not: read what they hold.
+  std::optional<std::string> content;
+  if (st.st_size == 0) content = read_pseudo_file(fd.get(), user_path);
+  std::uint64_t size = content ? content->size() : static_cast<std::uint64_t>(st.st_size);
+  std::int64_t mtime_ns = st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec;
+  std::int64_t mtime_s = st.st_mtim.tv_sec;
+  std::string etag = fmt::format("\"{:x}-{:x}\"", size, mtime_ns);
   std::string last_modified = http_date(mtime_s);
   ApiResponse resp;
   resp.headers = {{"ETag", etag}, {"Last-Modified", last_modified}, {"Accept-Ranges", "bytes"}};
@@ -168,40 +212,44 @@ ApiResponse download(const FilesApiDeps& d, const ApiRequest& req, const std::st
     resp.body = "";
     return resp;
   }
-  std::uint64_t offset = 0, length = info.size;
+  std::uint64_t offset = 0, length = size;
   if (auto rh = req.headers.find("range"); rh != req.headers.end()) {
     try {
-      if (auto r = parse_range(rh->second, info.size)) {
+      if (auto r = parse_range(rh->second, size)) {
         offset = r->first;
         length = r->last - r->first + 1;
         resp.status = 206;
         resp.headers.emplace_back("Content-Range",
-                                  fmt::format("bytes {}-{}/{}", r->first, r->last, info.size));
+                                  fmt::format("bytes {}-{}/{}", r->first, r->last, size));
       }
     } catch (const ApiError& e) {
       ApiResponse bad = error_response(e);
-      bad.headers.emplace_back("Content-Range", fmt::format("bytes */{}", info.size));
+      bad.headers.emplace_back("Content-Range", fmt::format("bytes */{}", size));
       return bad;
     }
   }
-  int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) throw files::Error(files::Code::forbidden, "cannot open " + user_path);
   resp.content_type = content_type_for(p);
   resp.headers.emplace_back("Content-Disposition", content_disposition(p.filename().string()));
-  resp.file = std::make_shared<http::FileRange>(fd, offset, length);
+  if (content) {
+    resp.body = content->substr(offset, length);
+  } else {
+    resp.file = std::make_shared<http::FileRange>(fd.release(), offset, length);
+  }
   return resp;
 }
 
-json stored_json(const files::AtomicWriter& w, std::uint64_t size) {
+json stored_json(const files::AtomicWriter& w) {
   return {{"filename", w.final_path().filename().string()},
           {"path", w.final_path().string()},
-          {"size", size},
+          {"size", w.size()},
           {"success", true}};
 }
 
 // POST /upload: multipart/form-data with `file` parts (any number) and optional `path` and
 // `overwrite` fields, which must come before the files they apply to (curl -F keeps order).
-// ?path= and ?overwrite= work too.
+// ?path= and ?overwrite= work too. All of a request's files are stored or none: each is
+// written under a temporary name, and they are renamed into place together once the whole
+// body has been read and checked.
 class UploadSink : public http::BodySink {
  public:
   UploadSink(const FilesApiDeps& d, const ApiRequest& req, std::string boundary)
@@ -226,27 +274,29 @@ class UploadSink : public http::BodySink {
 
   ApiResponse finish() override {
     if (!parser_.done()) throw ApiError(400, "malformed multipart body", "it ends early");
-    if (stored_.empty()) throw ApiError(400, "no file", "send the file in a part named 'file'");
-    json body = stored_.front();
-    body["files"] = stored_;
-    body["count"] = stored_.size();
+    if (written_.empty()) throw ApiError(400, "no file", "send the file in a part named 'file'");
+    try {
+      files::commit_all(written_);
+    } catch (...) {
+      rethrow_as_api_error();
+    }
+    json stored = json::array();
+    for (const auto& w : written_) stored.push_back(stored_json(*w));
+    json body = stored.front();
+    body["files"] = std::move(stored);
+    body["count"] = written_.size();
     return ApiResponse::ok(std::move(body));
   }
 
   void abort() override {
-    if (writer_) writer_->abort();
+    writer_.reset();
+    written_.clear();  // their temporary files go with them
   }
 
  private:
   void resolve_dest() {
     dest_dir_ = deps_.policy->resolve(dest_, false);
-    std::error_code ec;
-    if (!fs::exists(dest_dir_, ec)) {
-      fs::create_directories(dest_dir_, ec);
-      if (ec) throw ApiError(500, "cannot create " + dest_dir_.string(), ec.message());
-    } else if (!fs::is_directory(dest_dir_, ec)) {
-      throw ApiError(409, "conflict", dest_ + " is not a directory");
-    }
+    files::make_dirs(*deps_.policy, dest_dir_);
   }
 
   void begin(const files::PartHeaders& h) {
@@ -260,7 +310,8 @@ class UploadSink : public http::BodySink {
     fs::path target = deps_.policy->resolve((dest_dir_ / *h.filename).string(), false);
     if (target.parent_path() != dest_dir_)
       throw ApiError(403, "forbidden", "name leaves the destination");
-    writer_ = std::make_unique<files::AtomicWriter>(target, deps_.temp_dir, overwrite_);
+    writer_ =
+        std::make_unique<files::AtomicWriter>(*deps_.policy, target, deps_.temp_dir, overwrite_);
   }
 
   void data(const char* p, std::size_t n) {
@@ -271,13 +322,12 @@ class UploadSink : public http::BodySink {
 
   void end() {
     if (writer_) {
-      std::uint64_t size = writer_->commit();
-      stored_.push_back(stored_json(*writer_, size));
-      writer_.reset();
+      writer_->close();
+      written_.push_back(std::move(writer_));
       return;
     }
     if (field_ == "path") {
-      if (!stored_.empty())
+      if (!written_.empty())
         throw ApiError(400, "the 'path' field must come before the files it applies to");
       dest_ = value_;
       resolve_dest();
@@ -291,9 +341,9 @@ class UploadSink : public http::BodySink {
   fs::path dest_dir_;
   bool overwrite_;
   files::MultipartParser parser_;
-  std::unique_ptr<files::AtomicWriter> writer_;
+  std::unique_ptr<files::AtomicWriter> writer_;                // the part being read
+  std::vector<std::unique_ptr<files::AtomicWriter>> written_;  // whole, not yet in place
   std::string field_, value_;
-  json stored_ = json::array();
 };
 
 // PUT /files/{path}: the raw body is the file.
@@ -306,8 +356,9 @@ class PutSink : public http::BodySink {
     if (fs::is_directory(target, ec)) throw ApiError(409, "conflict", "a directory has that name");
     if (!overwrite && fs::exists(target, ec))
       throw ApiError(409, "conflict", target.filename().string() + " already exists");
-    fs::create_directories(target.parent_path(), ec);
-    writer_ = std::make_unique<files::AtomicWriter>(target, d.temp_dir, overwrite);
+    // A file where a parent should be is a 409 (make_dirs says so), not a 500.
+    files::make_dirs(*d.policy, target.parent_path());
+    writer_ = std::make_unique<files::AtomicWriter>(*d.policy, target, d.temp_dir, overwrite);
   }
   void write(const char* data, std::size_t size) override {
     try {
@@ -318,8 +369,9 @@ class PutSink : public http::BodySink {
   }
   ApiResponse finish() override {
     try {
-      std::uint64_t size = writer_->commit();
-      return ApiResponse::ok(stored_json(*writer_, size));
+      writer_->commit();
+      writer_->finalize();
+      return ApiResponse::ok(stored_json(*writer_));
     } catch (...) {
       rethrow_as_api_error();
     }
@@ -346,15 +398,22 @@ void add_files_routes(http::Router& router, FilesApiDeps deps) {
 
   router.add({"GET", "/files", [d](ApiRequest& req, Responder respond) {
                 std::string path = req.query_or("path");
-                off_thread(*d, std::move(respond), [d, path] {
+                files::ListOptions o;
+                std::string why;
+                if (!files::parse_sort(req.query_or("sort"), req.query_or("order"), o, why))
+                  throw ApiError(400, "invalid query parameter", why);
+                o.offset = count_query(req, "offset").value_or(0);
+                o.limit = count_query(req, "limit");
+                off_thread(*d, std::move(respond), [d, path, o] {
                   fs::path dir = d->policy->resolve(path);
-                  json items = json::array();
-                  for (const auto& e : files::list_dir(dir))
-                    items.push_back({{"name", e.name},
-                                     {"type", e.type},
-                                     {"size", e.size},
-                                     {"modified", iso_time(e.mtime_s)}});
-                  return ApiResponse::ok({{"path", dir.string()}, {"items", std::move(items)}});
+                  std::vector<files::Entry> entries = files::list_dir(*d->policy, dir);
+                  ApiResponse r;
+                  r.body = files::listing_json(dir.string(), entries, o);
+                  bool large = entries.size() > 10000;
+                  entries = {};
+                  // A big listing's memory goes back to the system, not to malloc's free lists.
+                  if (large) ::malloc_trim(0);
+                  return r;
                 });
               }});
 
@@ -366,7 +425,7 @@ void add_files_routes(http::Router& router, FilesApiDeps deps) {
                   fs::path p = d->policy->resolve(path);
                   if (p == d->policy->workspace() || p == p.root_path())
                     throw ApiError(403, "forbidden", "refusing to delete " + p.string());
-                  files::remove_path(p, recursive);
+                  files::remove_path(*d->policy, p, recursive);
                   return ApiResponse::ok({{"success", true}, {"deleted", p.string()}});
                 });
               }});
@@ -377,7 +436,7 @@ void add_files_routes(http::Router& router, FilesApiDeps deps) {
                 bool parents = http::optional_bool(req.json, "parents").value_or(true);
                 off_thread(*d, std::move(respond), [d, path, parents] {
                   fs::path p = d->policy->resolve(path, false);
-                  files::make_dir(p, parents);
+                  files::make_dir(*d->policy, p, parents);
                   return ApiResponse{201, {{"success", true}, {"path", p.string()}}};
                 });
               },
@@ -391,7 +450,7 @@ void add_files_routes(http::Router& router, FilesApiDeps deps) {
                 off_thread(*d, std::move(respond), [d, from, to, overwrite] {
                   fs::path src = d->policy->resolve(from);
                   fs::path dst = d->policy->resolve(to, false);
-                  files::move_path(src, dst, overwrite);
+                  files::move_path(*d->policy, src, dst, overwrite);
                   return ApiResponse::ok(
                       {{"success", true}, {"from", src.string()}, {"to", dst.string()}});
                 });

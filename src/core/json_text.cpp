@@ -54,6 +54,19 @@ void append_real(std::string& out, F v) {
 
 }  // namespace
 
+bool valid_utf8(std::string_view s) {
+  for (std::size_t i = 0; i < s.size();) {
+    if (static_cast<unsigned char>(s[i]) < 0x80) {
+      ++i;
+      continue;
+    }
+    auto [length, valid] = utf8_sequence(s, i);
+    if (!valid) return false;
+    i += length;
+  }
+  return true;
+}
+
 void append_json_string(std::string& out, std::string_view s) {
   static constexpr char hex[] = "0123456789abcdef";
   out += '"';

@@ -20,4 +20,7 @@ void append_json_real(std::string& out, float v);
 
 void append_json_integer(std::string& out, std::int64_t v);
 
+// True if `s` is well-formed UTF-8 (what append_json_string passes through unchanged).
+bool valid_utf8(std::string_view s);
+
 }  // namespace moccha

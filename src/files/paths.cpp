@@ -1,5 +1,13 @@
 #include "files/paths.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "core/errors.h"
+
 namespace moccha::files {
 
 namespace fs = std::filesystem;
@@ -12,6 +20,47 @@ PathPolicy::PathPolicy(std::string workspace, const std::vector<std::string>& ro
     fs::path c = fs::weakly_canonical(r, ec);
     roots_.push_back(ec ? fs::path(r) : c);
   }
+}
+
+void fail_errno(int e, const std::string& what) {
+  throw_if_disk_full(e, what);
+  if (e == ELOOP || e == EXDEV)
+    throw Error(Code::forbidden, what + ": the path changed while it was opened (a symlink)");
+  Code code = e == ENOENT                     ? Code::not_found
+              : e == EEXIST || e == ENOTEMPTY ? Code::exists
+              : e == ENOTDIR                  ? Code::exists
+              : e == EACCES || e == EPERM     ? Code::forbidden
+                                              : Code::io;
+  std::string why = e == ENOTDIR ? "a file is where a directory is expected" : std::strerror(e);
+  throw Error(code, what + ": " + why);
+}
+
+const fs::path* PathPolicy::root_of(const fs::path& p) const {
+  const fs::path* best = nullptr;
+  for (const auto& root : roots_) {
+    auto rel = p.lexically_relative(root);
+    bool inside = p == root || (!rel.empty() && *rel.begin() != "..");
+    if (inside && (!best || root.native().size() > best->native().size())) best = &root;
+  }
+  return best;
+}
+
+UniqueFd PathPolicy::open(const fs::path& real, int flags, mode_t mode) const {
+  const fs::path* root = root_of(real);
+  if (!root) throw Error(Code::forbidden, real.string() + " is outside the allowed roots");
+  UniqueFd rootfd(::open(root->c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!rootfd) fail_errno(errno, "open " + root->string());
+  std::string rel = real == *root ? std::string() : real.lexically_relative(*root).string();
+  UniqueFd fd(open_beneath(rootfd.get(), rel, flags, mode));
+  if (!fd) fail_errno(errno, "open " + real.string());
+  return fd;
+}
+
+UniqueFd PathPolicy::open_parent(const fs::path& real, std::string& name) const {
+  name = real.filename().string();
+  if (name.empty() || real == real.root_path())
+    throw Error(Code::invalid, "no parent directory for " + real.string());
+  return open(real.parent_path(), O_PATH | O_DIRECTORY);
 }
 
 bool PathPolicy::inside_roots(const fs::path& p) const {

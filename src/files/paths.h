@@ -7,9 +7,14 @@
 #include <string>
 #include <vector>
 
+#include "files/beneath.h"
+
 namespace moccha::files {
 
 enum class Code { invalid, forbidden, not_found, exists, io };
+
+// The Error for errno `err` from an operation described by `what` (DiskFull for ENOSPC).
+[[noreturn]] void fail_errno(int err, const std::string& what);
 
 // What went wrong, for the API to map to a status (400, 403, 404, 409, 500).
 class Error : public std::runtime_error {
@@ -28,10 +33,18 @@ class PathPolicy {
   // `create_parents`. Throws Error: forbidden outside the roots, not_found, invalid.
   std::filesystem::path resolve(const std::string& user_path, bool must_exist = true) const;
 
+  // Opens `real` (a path resolve() returned) from the root it lies in, following no symlink
+  // on the way (files/beneath.h): if any component changed since the check, the open fails
+  // (Error forbidden) instead of reaching wherever a new symlink points. Throws Error.
+  UniqueFd open(const std::filesystem::path& real, int flags, mode_t mode = 0) const;
+  // The directory holding `real`, opened the same way (O_PATH); `name` gets the last component.
+  UniqueFd open_parent(const std::filesystem::path& real, std::string& name) const;
+
   const std::filesystem::path& workspace() const { return workspace_; }
 
  private:
   bool inside_roots(const std::filesystem::path& p) const;
+  const std::filesystem::path* root_of(const std::filesystem::path& p) const;
   std::filesystem::path workspace_;
   std::vector<std::filesystem::path> roots_;
 };

@@ -130,7 +130,14 @@ std::optional<std::string> TarStream::next(std::size_t max) {
     if (index_ < items_.size()) {
       const Item& item = items_[index_++];
       if (item.type == '0') {
-        fd_ = ::open(item.path.c_str(), O_RDONLY | O_CLOEXEC);
+        // Not followed if it became a symlink, and never blocking if it became a FIFO: such a
+        // file is sent as zeros of its walked size, like one that vanished.
+        fd_ = ::open(item.path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+        struct stat st {};
+        if (fd_ >= 0 && (::fstat(fd_, &st) != 0 || !S_ISREG(st.st_mode))) {
+          ::close(fd_);
+          fd_ = -1;
+        }
         left_ = item.size;
         padding_ = (512 - item.size % 512) % 512;
         if (left_ == 0 && fd_ >= 0) {

@@ -213,7 +213,14 @@ void ServiceManager::start_supervisor() {
       for (const auto& name : order_) {
         Entry& e = *entries_.at(name);
         std::unique_lock op(e.op, std::try_to_lock);  // busy: a start/stop is under way
-        if (op.owns_lock()) e.service->supervise();
+        if (!op.owns_lock()) continue;
+        // A service's failure (a full disk, a daemon's bad reply) is its own: it must not
+        // end this thread, which would end the agent.
+        try {
+          e.service->supervise();
+        } catch (const std::exception& x) {
+          log::error("supervising {}: {}", name, x.what());
+        }
       }
       lock.lock();
     }

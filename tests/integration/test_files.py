@@ -10,24 +10,7 @@ import time
 import unittest
 import urllib.parse
 
-from agent import Agent, run_cli
-
-
-def multipart(parts, boundary="moccha-test-boundary-7d2"):
-    """parts: (name, filename or None, bytes)."""
-    out = b""
-    for name, filename, data in parts:
-        disp = f'form-data; name="{name}"'
-        if filename is not None:
-            disp += f'; filename="{filename}"'
-        out += (f"--{boundary}\r\nContent-Disposition: {disp}\r\n\r\n").encode() + data + b"\r\n"
-    out += f"--{boundary}--\r\n".encode()
-    return out, {"Content-Type": f"multipart/form-data; boundary={boundary}"}
-
-
-def rss_kb(pid):
-    with open(f"/proc/{pid}/status") as f:
-        return int(re.search(r"VmRSS:\s+(\d+)", f.read()).group(1))
+from agent import Agent, multipart, rss_kb, run_cli
 
 
 class Files(unittest.TestCase):

@@ -9,6 +9,8 @@
 #include <cstring>
 #include <filesystem>
 
+#include "core/log.h"
+
 namespace moccha::deluge {
 
 namespace fs = std::filesystem;
@@ -59,12 +61,20 @@ void WatchFolder::stop() {
   }
 }
 
+void WatchFolder::deliver(const std::string& path) {
+  try {
+    cb_(path);
+  } catch (const std::exception& e) {  // one bad file must not end the watch (or the agent)
+    log::error("watch folder {}: {}: {}", dir_, path, e.what());
+  }
+}
+
 void WatchFolder::loop() {
   // What was dropped while nobody watched.
   std::error_code ec;
   for (fs::directory_iterator it(dir_, ec), end; !ec && it != end; it.increment(ec))
     if (it->is_regular_file() && is_torrent(it->path().filename().string()))
-      cb_(it->path().string());
+      deliver(it->path().string());
   alignas(inotify_event) char buf[16384];
   while (true) {
     pollfd fds[2] = {{inotify_, POLLIN, 0}, {stop_pipe_[0], POLLIN, 0}};
@@ -77,7 +87,7 @@ void WatchFolder::loop() {
       off += static_cast<ssize_t>(sizeof(inotify_event) + ev->len);
       if (ev->len == 0) continue;
       std::string name(ev->name);
-      if (is_torrent(name)) cb_((fs::path(dir_) / name).string());
+      if (is_torrent(name)) deliver((fs::path(dir_) / name).string());
     }
   }
 }

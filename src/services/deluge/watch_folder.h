@@ -24,6 +24,7 @@ class WatchFolder {
 
  private:
   void loop();
+  void deliver(const std::string& path);
   std::string dir_;
   Callback cb_;
   int inotify_ = -1;
