@@ -26,6 +26,7 @@
 #include "store/database.h"
 #include "store/files.h"
 #include "system/monitor.h"
+#include "system/process.h"
 
 namespace moccha::app {
 namespace {
@@ -175,6 +176,9 @@ int serve(Config config) {
             config.workspace);
 
   ioc.run();
+  // Whatever shell commands, pip and the kernel started, detached or not, ends with the agent
+  // (managed daemons carry no scope: they are stopped cleanly below).
+  sys::end_scope(sys::agent_scope(), -1, true);
   quick_pool.join();
   jobs_pool.join();
   daemons_pool.join();

@@ -35,7 +35,8 @@ ShellResult run_shell(const std::string& command, const std::string& cwd, double
   s.code = r.signal ? -r.signal : r.exit_code;
   s.success = !r.timed_out && r.signal == 0 && r.exit_code == 0;
   if (r.timed_out)
-    s.error = fmt::format("command timed out after {} s; its process group was killed", timeout_s);
+    s.error = fmt::format(
+        "command timed out after {} s; it and every process it started were killed", timeout_s);
   else if (r.signal)
     s.error = fmt::format("command killed by signal {}", r.signal);
   return s;

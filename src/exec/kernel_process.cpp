@@ -58,6 +58,10 @@ bool KernelProcess::start(std::string& error) {
   for (char** e = environ; e && *e; ++e)
     if (!std::string_view(*e).starts_with("PYTHONUNBUFFERED=")) env.emplace_back(*e);
   env.emplace_back("PYTHONUNBUFFERED=1");
+  // What the kernel starts (subprocess.Popen, os.system("setsid ... &")) goes with it when it
+  // is restarted or killed.
+  scope_ = sys::new_scope();
+  env.emplace_back(std::string(sys::kScopeVariable) + "=" + scope_);
   std::vector<char*> envp;
   for (auto& e : env) envp.push_back(e.data());
   envp.push_back(nullptr);
@@ -185,6 +189,7 @@ void KernelProcess::kill() {
   if (from_kernel_ >= 0) ::close(from_kernel_);
   to_kernel_ = from_kernel_ = -1;
   if (pid_ > 0) {
+    sys::end_scope(scope_, pid_);
     ::kill(-pid_, SIGKILL);
     ::kill(pid_, SIGKILL);
     reap(true);

@@ -50,6 +50,7 @@ class KernelProcess {
 
   KernelOptions opt_;
   pid_t pid_ = -1;
+  std::string scope_;  // MOCCHA_SCOPE of this kernel and all it starts
   int to_kernel_ = -1;
   int from_kernel_ = -1;
   std::string buffer_;

@@ -1,5 +1,6 @@
 #include "system/process.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -7,7 +8,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 
 #include "system/sysinfo.h"
@@ -15,7 +18,16 @@
 extern char** environ;
 
 namespace moccha::sys {
+
 namespace {
+
+// Gone, or a zombie waiting for a parent that is not us.
+bool process_gone(pid_t pid) {
+  if (::kill(pid, 0) != 0 && errno == ESRCH) return true;
+  std::string stat = read_file("/proc/" + std::to_string(pid) + "/stat").value_or("");
+  auto paren = stat.rfind(')');  // the name may hold spaces and parentheses
+  return paren == std::string::npos || (paren + 2 < stat.size() && stat[paren + 2] == 'Z');
+}
 
 using Clock = std::chrono::steady_clock;
 
@@ -47,6 +59,99 @@ void append_capped(std::string& dst, const char* data, std::size_t n, std::size_
 }
 
 }  // namespace
+
+const std::string& agent_scope() {
+  static const std::string token = [] {
+    unsigned r = 0;
+    std::string stat = read_file("/proc/self/stat").value_or("");
+    for (char c : stat) r = r * 131 + static_cast<unsigned char>(c);  // start time is in it
+    return std::to_string(::getpid()) + "-" + std::to_string(r % 1000000);
+  }();
+  return token;
+}
+
+std::string new_scope() {
+  static std::atomic<unsigned long> next{0};
+  return agent_scope() + "." + std::to_string(++next);
+}
+
+namespace {
+
+// Every pid on the machine with its parent.
+std::vector<std::pair<pid_t, pid_t>> process_table() {
+  std::vector<std::pair<pid_t, pid_t>> out;
+  DIR* d = ::opendir("/proc");
+  if (!d) return out;
+  while (dirent* e = ::readdir(d)) {
+    char* end = nullptr;
+    long pid = std::strtol(e->d_name, &end, 10);
+    if (!end || *end || pid <= 0) continue;
+    std::string stat = read_file("/proc/" + std::string(e->d_name) + "/stat").value_or("");
+    auto paren = stat.rfind(')');  // the name may hold spaces and parentheses
+    if (paren == std::string::npos || paren + 4 >= stat.size()) continue;
+    // ") S PPID ..."
+    long ppid = std::strtol(stat.c_str() + paren + 4, nullptr, 10);
+    out.emplace_back(static_cast<pid_t>(pid), static_cast<pid_t>(ppid));
+  }
+  ::closedir(d);
+  return out;
+}
+
+bool in_scope(pid_t pid, const std::string& scope, bool prefix) {
+  std::string env = read_file("/proc/" + std::to_string(pid) + "/environ").value_or("");
+  std::string key = std::string(kScopeVariable) + "=";
+  for (std::size_t at = 0; at < env.size();) {
+    std::size_t end = env.find('\0', at);
+    if (end == std::string::npos) end = env.size();
+    std::string_view var(env.data() + at, end - at);
+    if (var.starts_with(key)) {
+      std::string_view value = var.substr(key.size());
+      return prefix ? value.starts_with(scope + ".") : value == scope;
+    }
+    at = end + 1;
+  }
+  return false;
+}
+
+}  // namespace
+
+std::vector<pid_t> descendants(pid_t root) {
+  auto table = process_table();
+  std::vector<pid_t> out;
+  std::vector<pid_t> frontier = {root};
+  while (!frontier.empty()) {
+    pid_t p = frontier.back();
+    frontier.pop_back();
+    for (const auto& [pid, ppid] : table) {
+      if (ppid == p && pid != root) {
+        out.push_back(pid);
+        frontier.push_back(pid);
+      }
+    }
+  }
+  return out;
+}
+
+int end_scope(const std::string& scope, pid_t leader, bool prefix) {
+  int killed = 0;
+  pid_t self = ::getpid();
+  // A few rounds: a process may fork while its siblings are being killed.
+  for (int round = 0; round < 5; ++round) {
+    std::vector<pid_t> victims;
+    if (leader > 0) victims = descendants(leader);
+    for (const auto& [pid, ppid] : process_table()) {
+      (void)ppid;
+      if (pid != self && in_scope(pid, scope, prefix)) victims.push_back(pid);
+    }
+    int now = 0;
+    for (pid_t pid : victims)
+      if (pid != self && !process_gone(pid) && ::kill(pid, SIGKILL) == 0) ++now;
+    killed += now;
+    if (now == 0) break;
+    ::usleep(10000);
+  }
+  return killed;
+}
 
 namespace {
 
@@ -117,14 +222,6 @@ std::string command_line(pid_t pid) {
 }
 
 namespace {
-
-// Gone, or a zombie waiting for a parent that is not us.
-bool process_gone(pid_t pid) {
-  if (::kill(pid, 0) != 0 && errno == ESRCH) return true;
-  std::string stat = read_file("/proc/" + std::to_string(pid) + "/stat").value_or("");
-  auto paren = stat.rfind(')');  // the name may hold spaces and parentheses
-  return paren == std::string::npos || (paren + 2 < stat.size() && stat[paren + 2] == 'Z');
-}
 
 bool wait_gone(pid_t pid, std::chrono::steady_clock::time_point deadline) {
   while (!process_gone(pid)) {
@@ -200,7 +297,10 @@ RunResult run(const RunOptions& opt) {
   std::vector<char*> argv;
   for (const auto& a : opt.argv) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
-  std::vector<std::string> env_strings = merged_env(opt.env);
+  std::string scope = opt.scope.empty() ? new_scope() : opt.scope;
+  std::map<std::string, std::string> env = opt.env;
+  env[kScopeVariable] = scope;
+  std::vector<std::string> env_strings = merged_env(env);
   std::vector<char*> envp;
   for (auto& e : env_strings) envp.push_back(e.data());
   envp.push_back(nullptr);
@@ -222,6 +322,7 @@ RunResult run(const RunOptions& opt) {
   while (out_r.fd >= 0 || err_r.fd >= 0) {
     auto now = Clock::now();
     if (!killed && now >= deadline) {
+      end_scope(scope, pid);  // the child, its group, and whatever left the group
       ::kill(-pid, SIGKILL);
       killed = true;
       r.timed_out = true;
@@ -253,6 +354,7 @@ RunResult run(const RunOptions& opt) {
     // Output closed; the child may still run (it closed its stdout). Respect the deadline.
     while (::waitpid(pid, &status, WNOHANG) == 0) {
       if (Clock::now() >= deadline) {
+        end_scope(scope, pid);
         ::kill(-pid, SIGKILL);
         r.timed_out = true;
         ::waitpid(pid, &status, 0);

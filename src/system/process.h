@@ -14,12 +14,31 @@
 
 namespace moccha::sys {
 
+// Process scopes. Every child the agent runs for a user (a shell command, pip, the kernel)
+// carries MOCCHA_SCOPE=<its scope> in its environment, and everything it starts inherits it,
+// whether it stays in the child's process group or leaves it (setsid, nohup, a double fork).
+// Ending a scope ends every process that carries it, and every descendant of the child still
+// attached to it (which covers one that cleared its environment).
+inline constexpr const char* kScopeVariable = "MOCCHA_SCOPE";
+// A new scope of this agent: "<agent>.<n>".
+std::string new_scope();
+// This agent's own prefix ("<pid>-<random>"), which all its scopes start with.
+const std::string& agent_scope();
+// SIGKILLs every process in `scope` (with `prefix`: in any scope starting with `scope.`) and
+// every descendant of `leader` (when > 0). Returns how many processes it killed.
+int end_scope(const std::string& scope, pid_t leader = -1, bool prefix = false);
+// The pids whose parent chain leads to `root` (not `root` itself).
+std::vector<pid_t> descendants(pid_t root);
+
 struct RunOptions {
   std::vector<std::string> argv;  // argv[0] is looked up on PATH
   std::chrono::milliseconds timeout{30000};
   std::string cwd;                         // empty: inherit
   std::map<std::string, std::string> env;  // added to (or replacing in) the inherited env
   std::size_t output_limit = 1u << 20;     // per stream; the rest is read and dropped
+  // Set to a new scope when empty. At the timeout the scope is ended: the group, and whatever
+  // left it. A child that exits in time may leave background processes running (nohup x &).
+  std::string scope;
 };
 
 struct RunResult {

@@ -12,7 +12,7 @@ import threading
 import time
 import unittest
 
-from agent import Agent, multipart, rss_kb
+from agent import Agent, multipart, rss_kb, wait_for
 
 
 def raw(agent, data, source="127.0.0.1", timeout=10):
@@ -399,6 +399,67 @@ class Jail(unittest.TestCase):
                 t.join()
             self.assertIn((200, b"inside"), seen)  # the race was really run both ways
             self.assertIn((403, b""), seen)
+
+
+def processes_running(marker):
+    """Pids whose command line holds `marker`."""
+    out = []
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                cmd = f.read()
+            with open(f"/proc/{pid}/stat") as f:
+                if f.read().rpartition(")")[2].split()[0] == "Z":
+                    continue
+        except OSError:
+            continue
+        if marker.encode() in cmd:
+            out.append(int(pid))
+    return out
+
+
+class Descendants(unittest.TestCase):
+    def marker(self):
+        # A sleep with a duration of its own, to find it (and only it) among the processes.
+        return f"{4000 + os.getpid() % 1000}.{int(time.monotonic() * 1000) % 100000}"
+
+    def test_a_shell_timeout_ends_what_left_the_process_group(self):
+        with Agent() as a:
+            m = self.marker()
+            r = a.post("/shell", {"command": f"setsid nohup sleep {m} >/dev/null 2>&1 &\nsleep 100",
+                                  "timeout": 2})
+            self.assertTrue(r.json()["timed_out"], r)
+            try:
+                wait_for(lambda: not processes_running(m), timeout=5)
+            finally:
+                for pid in processes_running(m):
+                    os.kill(pid, signal.SIGKILL)
+
+    def test_the_kernel_restart_and_the_agent_shutdown_end_what_they_started(self):
+        a = Agent()
+        try:
+            k, s = self.marker(), self.marker() + "1"
+            code = f"import subprocess\nsubprocess.Popen(['setsid', 'sleep', '{k}'])"
+            self.assertTrue(a.post("/execute", {"code": code}).json()["success"])
+            wait_for(lambda: processes_running(k), timeout=5)
+            self.assertEqual(a.post("/kernel/restart").status, 200)
+            wait_for(lambda: not processes_running(k), timeout=5)
+            # A background job of /shell outlives its command (that is what it is for)...
+            r = a.post("/shell", {"command": f"setsid nohup sleep {s} >/dev/null 2>&1 &"})
+            self.assertEqual(r.status, 200)
+            wait_for(lambda: processes_running(s), timeout=5)
+            time.sleep(0.3)
+            self.assertTrue(processes_running(s))
+            # ...but not the agent.
+            a.signal(signal.SIGTERM)
+            self.assertEqual(a.wait(timeout=15), 0)
+            wait_for(lambda: not processes_running(s), timeout=5)
+        finally:
+            a.stop()
+            for pid in processes_running(k) + processes_running(s):
+                os.kill(pid, signal.SIGKILL)
 
 
 class Shutdown(unittest.TestCase):

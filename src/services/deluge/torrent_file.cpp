@@ -1,9 +1,14 @@
 #include "services/deluge/torrent_file.h"
 
+#include <fcntl.h>
 #include <openssl/evp.h>
 #include <openssl/sha.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cctype>
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 
 #include "core/hex.h"
@@ -117,23 +122,31 @@ std::string base64(std::string_view data) {
 
 std::optional<std::string> read_torrent_file(const std::filesystem::path& path,
                                              std::string& error) {
-  std::error_code ec;
-  auto size = std::filesystem::file_size(path, ec);
-  if (ec) {
-    error = ec.message();
+  // Opened without blocking and checked on the descriptor: a FIFO (or a file swapped for one)
+  // must not hold a thread in open() or read() forever.
+  int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+  if (fd < 0) {
+    error = std::strerror(errno);
     return std::nullopt;
   }
-  if (size > kMaxTorrentFileBytes) {
-    error = std::to_string(size) + " bytes, too large for a torrent file";
-    return std::nullopt;
+  struct stat st {};
+  std::optional<std::string> data;
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    error = "not a regular file";
+  } else if (static_cast<std::uint64_t>(st.st_size) > kMaxTorrentFileBytes) {
+    error = std::to_string(st.st_size) + " bytes, too large for a torrent file";
+  } else {
+    data.emplace(static_cast<std::size_t>(st.st_size), '\0');
+    std::size_t got = 0;
+    while (got < data->size()) {
+      ssize_t n = ::read(fd, data->data() + got, data->size() - got);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;
+      got += static_cast<std::size_t>(n);
+    }
+    data->resize(got);
   }
-  std::ifstream in(path, std::ios::binary);
-  std::string data(size, '\0');
-  if (!in.read(data.data(), static_cast<std::streamsize>(size)) && !in.eof()) {
-    error = "cannot read it";
-    return std::nullopt;
-  }
-  data.resize(static_cast<std::size_t>(in.gcount()));
+  ::close(fd);
   return data;
 }
 
