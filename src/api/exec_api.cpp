@@ -275,6 +275,9 @@ void add_exec_routes(http::Router& router, ExecApiDeps d) {
   router.add({"POST", "/shell",
               [deps](ApiRequest& req, Responder respond) {
                 std::string command = http::require_string(req.json, "command");
+                // sh would read the command only up to a NUL: refuse it rather than run less.
+                if (command.find('\0') != std::string::npos)
+                  throw ApiError(400, "invalid command", "the command holds a NUL byte");
                 double timeout = timeout_field(req.json, deps->shell_max_timeout_s)
                                      .value_or(deps->shell_default_timeout_s);
                 std::string time = iso8601_utc_now();

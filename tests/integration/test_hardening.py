@@ -462,6 +462,34 @@ class Descendants(unittest.TestCase):
                 os.kill(pid, signal.SIGKILL)
 
 
+class ServiceConfig(unittest.TestCase):
+    def test_bad_values_are_refused_and_change_nothing(self):
+        with Agent("--no-rate-limit") as a:
+            self.assertEqual(a.post("/services/config", {
+                "service_name": "deluge", "config": {"max_download_speed": 100}}).status, 200)
+            path = os.path.join(a.data_dir, "services_config.json")
+            with open(path, "rb") as f:
+                before = f.read()
+            bad = [
+                {"download_path": "/data/x\ny"}, {"download_path": "/data/\u0000"},
+                {"host": "local\r\nhost"}, {"password": "a\u0000b"},
+                {"download_path": "/data/../etc"}, {"config_dir": "/srv/../../tmp"},
+                {"config_dir": "/"}, {"download_path": "/" + "a" * (1 << 20)},
+                {"listen_interface": "not an ip"}, {"max_download_speed": 1e308},
+                {"max_upload_speed": 2 ** 63}, {"port": 2 ** 64 - 1},
+                {"webhooks": ["http://127.0.0.1:9/h"] * 10000},
+                {"webhooks": ["javascript:alert(1)"]}, {"username": "u" * 100000},
+            ]
+            for change in bad:
+                with self.subTest(change=str(change)[:60]):
+                    r = a.post("/services/config", {"service_name": "deluge", "config": change})
+                    self.assertEqual(r.status, 400, r)
+                    key = next(iter(change))
+                    self.assertIn(f"'{key}'", r.json()["error"])
+                    with open(path, "rb") as f:
+                        self.assertEqual(f.read(), before)
+
+
 class Shutdown(unittest.TestCase):
     def test_request_past_the_grace_is_answered_and_its_execution_interrupted(self):
         a = Agent("--set", "limits.shutdown_grace_s=1")

@@ -12,6 +12,7 @@
 #include "core/log.h"
 #include "core/time_util.h"
 #include "services/deluge/torrent_file.h"
+#include "services/schema.h"
 #include "store/files.h"
 #include "system/process.h"
 
@@ -97,26 +98,23 @@ json DelugeService::defaults() const {
 }
 
 void DelugeService::validate(const json& c) const {
-  auto bad = [](const std::string& m) { throw ServiceError(ServiceError::Kind::invalid, m); };
-  for (const char* k : {"port", "listen_port"}) {
-    if (!c[k].is_number_integer() || c[k].get<long long>() < 1 || c[k].get<long long>() > 65535)
-      bad(std::string("'") + k + "' must be a port number (1-65535)");
-  }
-  for (const char* k : {"max_download_speed", "max_upload_speed"})
-    if (c[k].get<double>() < 0)
-      bad(std::string("'") + k + "' must not be negative (0 = unlimited)");
-  for (const char* k : {"download_path", "config_dir"})
-    if (!fs::path(c[k].get<std::string>()).is_absolute())
-      bad(std::string("'") + k + "' must be an absolute path");
-  std::string watch = c["auto_add_folder"].get<std::string>();
-  if (!watch.empty() && !fs::path(watch).is_absolute())
-    bad("'auto_add_folder' must be an absolute path (or empty for none)");
-  if (c["host"].get<std::string>().empty()) bad("'host' must not be empty");
-  for (const auto& url : c["webhooks"]) {
-    if (!url.is_string() || !(url.get<std::string>().starts_with("http://") ||
-                              url.get<std::string>().starts_with("https://")))
-      bad("'webhooks' must be a list of http(s) URLs");
-  }
+  namespace sc = services::schema;
+  static const sc::Schema schema = {
+      {"host", sc::host()},
+      {"port", sc::port()},
+      {"download_path", sc::path()},
+      {"config_dir", sc::path()},
+      {"auto_add_folder", sc::path({.may_be_empty = true})},
+      {"max_download_speed", sc::speed()},
+      {"max_upload_speed", sc::speed()},
+      {"username", sc::text(256)},
+      {"password", sc::text(256)},
+      {"listen_interface", sc::interface()},
+      {"listen_port", sc::port()},
+      {"webhooks", sc::url_list(32)},
+      {"webhook_secret", sc::text(256)},
+  };
+  sc::check(schema, c);
 }
 
 json DelugeService::core_settings(const json& c) {
