@@ -20,6 +20,7 @@ import io
 import json
 import math
 import os
+import reprlib
 import secrets
 import signal
 import struct
@@ -157,34 +158,95 @@ def is_variable(name, value):
                                   type, types.MethodType))
 
 
-def finite(value):
-    """True if `value` holds no NaN or infinity (JSON has none)."""
-    if isinstance(value, float):
-        return math.isfinite(value)
-    if isinstance(value, (list, tuple)):
-        return all(finite(v) for v in value)
-    if isinstance(value, dict):
-        return all(finite(v) for v in value.values())
-    return True
+def json_size(value, budget):
+    """About how many bytes of JSON `value` takes, counted only until `budget` is passed (then
+    some number above it): the walk visits at most about `budget` items, however big the value,
+    so a 1 GiB string or a million-item list costs nothing to turn down. Anything JSON cannot
+    hold as it is (NaN, huge ints, other types) counts as too big."""
+    total, stack = 0, [value]
+    while stack:
+        v = stack.pop()
+        if v is None or isinstance(v, bool):
+            total += 5
+        elif isinstance(v, int):
+            if abs(v) >= 2**63:
+                return budget + 1
+            total += 20
+        elif isinstance(v, float):
+            if not math.isfinite(v):
+                return budget + 1
+            total += 24
+        elif isinstance(v, str):
+            total += len(v) + 2
+        elif isinstance(v, (list, tuple)):
+            total += 2 + len(v)
+            if total <= budget:
+                stack.extend(v)
+        elif isinstance(v, dict):
+            total += 2 + 4 * len(v)
+            if total <= budget:
+                for k, x in v.items():
+                    if not isinstance(k, (str, int, float, bool)) and k is not None:
+                        return budget + 1
+                    total += len(k) if isinstance(k, str) else 20
+                    stack.append(x)
+        else:
+            return budget + 1
+        if total > budget:
+            return total
+    return total
+
+
+class Preview(reprlib.Repr):
+    """reprlib's bounded repr (a few items of each container, the start of each string), with
+    bytes cut the same way (reprlib would repr them whole)."""
+
+    def __init__(self):
+        super().__init__()
+        self.maxstring = self.maxother = self.maxlong = REPR_LIMIT
+        self.maxlist = self.maxtuple = self.maxset = self.maxfrozenset = self.maxdeque = 20
+        self.maxdict = 10
+
+    def repr_bytes(self, x, level):
+        return repr(x[:self.maxstring]) + ("..." if len(x) > self.maxstring else "")
+
+    repr_bytearray = repr_bytes
+
+
+PREVIEW = Preview()
+
+
+def size_of(value):
+    """"<str of 1073741824 characters> " or "<list of 100000 items> " for a value too long to
+    show whole, else "" (short values, and those without a len())."""
+    try:
+        n = len(value)
+    except Exception:
+        return ""
+    text = isinstance(value, (str, bytes, bytearray, memoryview))
+    if n <= (REPR_LIMIT if text else PREVIEW.maxlist):
+        return ""
+    unit = "characters" if isinstance(value, str) else "bytes" if text else "items"
+    return f"<{type(value).__name__} of {n} {unit}> "
 
 
 def show(value):
-    """The value itself when it is JSON and small, else its repr (cut)."""
-    if value is None or isinstance(value, (bool, int, float, str, list, tuple, dict)):
-        try:
-            if finite(value):
-                text = json.dumps(value, allow_nan=False)
-                if len(text) <= VALUE_LIMIT and not (isinstance(value, int) and
-                                                     not isinstance(value, bool) and
-                                                     abs(value) >= 2**63):
-                    return json.loads(text)
-        except (TypeError, ValueError, RecursionError):
-            pass
+    """The value itself when it is JSON and small, else a preview: its type and size, and the
+    start of its repr. The work is bounded by what is shown, not by the value's size."""
     try:
-        text = repr(value)
+        if json_size(value, VALUE_LIMIT) <= VALUE_LIMIT:
+            text = json.dumps(value, allow_nan=False)
+            if len(text) <= VALUE_LIMIT:
+                return json.loads(text)
+    except (TypeError, ValueError, RecursionError):
+        pass
+    try:
+        text = PREVIEW.repr(value)
     except Exception as e:  # a broken __repr__ must not break the reply
         text = f"<repr failed: {type(e).__name__}>"
-    return text if len(text) <= REPR_LIMIT else text[:REPR_LIMIT] + "..."
+    if len(text) > REPR_LIMIT:
+        text = text[:REPR_LIMIT] + "..."
+    return size_of(value) + text
 
 
 class Kernel:

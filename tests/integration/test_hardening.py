@@ -462,6 +462,35 @@ class Descendants(unittest.TestCase):
                 os.kill(pid, signal.SIGKILL)
 
 
+class BigVariables(unittest.TestCase):
+    def test_a_big_value_is_previewed_without_serialising_it(self):
+        with Agent("--no-rate-limit") as a:
+            pid = a.post("/kernel/restart").json()["pid"]
+            size = 2 ** 28  # 256 MiB of text
+            r = a.post("/execute", {"code": f"x = ' ' * {size}\nrows = [[i] * 3 for i in range(300000)]"},
+                       timeout=120).json()
+            self.assertTrue(r["success"], r)
+            self.assertTrue(r["variables"]["x"].startswith(f"<str of {size} characters> '   "))
+            self.assertLess(len(r["variables"]["x"]), 1100)
+            self.assertTrue(r["variables"]["rows"].startswith("<list of 300000 items> [[0, 0, 0]"))
+            v = a.get("/variables", timeout=120).json()
+            self.assertEqual(v["x"], r["variables"]["x"])
+            with open(f"/proc/{pid}/status") as f:
+                peak_kb = int(re.search(r"VmHWM:\s+(\d+)", f.read()).group(1))
+            # The value itself, plus the list, plus the interpreter: not two or three copies of
+            # the text as JSON (which peaked at three times the value).
+            self.assertLess(peak_kb * 1024, size * 1.5 + 150 * 2 ** 20, f"peak {peak_kb} KiB")
+
+
+class ShellInput(unittest.TestCase):
+    def test_a_nul_in_a_command_is_refused_not_cut(self):
+        with Agent() as a:
+            r = a.post("/shell", {"command": "echo a\u0000; touch cut-here"})
+            self.assertEqual(r.status, 400, r)
+            self.assertIn("NUL", r.json()["message"])
+            self.assertFalse(os.path.exists(os.path.join(a.data_dir, "workspace", "cut-here")))
+
+
 class ServiceConfig(unittest.TestCase):
     def test_bad_values_are_refused_and_change_nothing(self):
         with Agent("--no-rate-limit") as a:
