@@ -178,6 +178,11 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
 
   awaitable<void> accept_loop();
   awaitable<void> session(tcp::socket socket);
+  // Waits until the peer sends something (or closes), for at most `seconds`.
+  awaitable<bool> wait_readable(beast::tcp_stream& stream, int seconds);
+  // Reads, answers and logs one request; false when the connection is to be closed.
+  awaitable<bool> serve_one(beast::tcp_stream& stream, beast::flat_buffer& buffer, Connection& conn,
+                            bool first);
   awaitable<void> refuse(tcp::socket socket, std::string why);
   bool evict_idle();
   awaitable<ApiResponse> invoke(const Route& route, ApiRequest& req, Connection& conn);
@@ -416,15 +421,48 @@ awaitable<void> Server::Impl::session(tcp::socket socket) {
   } unlist{this, me};
   beast::flat_buffer buffer;
   const auto& lim = opt.limits;
-  bool first = true;
 
-  while (!stopping) {
+  // An idle connection holds only this frame, the stream and an empty buffer: the request's
+  // parser, body and reply live in serve_one()'s frame, which exists while a request does.
+  for (bool first = true; !stopping; first = false) {
     me->busy = false;
     me->idle_since = Clock::now();
+    if (buffer.size() == 0) {
+      buffer.shrink_to_fit();
+      if (!co_await wait_readable(stream, first ? lim.header_timeout_s : lim.idle_timeout_s)) break;
+    }
+    me->busy = true;
+    if (!co_await serve_one(stream, buffer, *me, first)) break;
+    me->kept_alive = true;
+  }
+  stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+}
+
+awaitable<bool> Server::Impl::wait_readable(beast::tcp_stream& stream, int seconds) {
+  asio::steady_timer deadline(ioc, std::chrono::seconds(seconds));
+  bool expired = false;
+  deadline.async_wait([&](boost::system::error_code e) {
+    if (!e) {
+      expired = true;
+      stream.socket().cancel();
+    }
+  });
+  auto [ec] = co_await stream.socket().async_wait(tcp::socket::wait_read, use_tuple);
+  deadline.cancel();
+  co_return !ec && !expired;
+}
+
+awaitable<bool> Server::Impl::serve_one(beast::tcp_stream& stream, beast::flat_buffer& buffer,
+                                        Connection& conn, bool first) {
+  const auto& lim = opt.limits;
+  const std::string& client = conn.client;
+  Connection* me = &conn;
+  {
     bhttp::request_parser<bhttp::empty_body> header;
     header.header_limit(static_cast<std::uint32_t>(lim.max_header_bytes));
     header.body_limit(std::numeric_limits<std::uint64_t>::max());  // the route's limit applies
-    stream.expires_after(std::chrono::seconds(first ? lim.header_timeout_s : lim.idle_timeout_s));
+    // Bytes have come: the whole header must follow within the header timeout (slowloris).
+    stream.expires_after(std::chrono::seconds(lim.header_timeout_s));
     auto [rec, rn] = co_await bhttp::async_read_header(stream, buffer, header, use_tuple);
     (void)rn;
     me->busy = true;
@@ -441,7 +479,7 @@ awaitable<void> Server::Impl::session(tcp::socket socket) {
       } else if (is_parse_error(rec)) {
         early = ApiResponse::error(400, "malformed HTTP request", rec.message());
       } else {
-        break;  // closed, timed out or cancelled
+        co_return false;  // closed, timed out or cancelled
       }
       req.method = "-";
     }
@@ -504,7 +542,7 @@ awaitable<void> Server::Impl::session(tcp::socket socket) {
             bhttp::response<bhttp::empty_body> cont{bhttp::status::continue_, 11};
             stream.expires_after(std::chrono::seconds(lim.request_timeout_s));
             auto [wec, wn] = co_await bhttp::async_write(stream, cont, use_tuple);
-            if (wec) break;
+            if (wec) co_return false;
           }
           // Streamed to the sink as it arrives: never held in memory.
           std::vector<char> chunk(1u << 20);
@@ -571,7 +609,7 @@ awaitable<void> Server::Impl::session(tcp::socket socket) {
           if (failed) {
             sink->abort();
             sink.reset();
-            if (!early) break;  // the client went away or stalled: nobody to answer
+            if (!early) co_return false;  // the client went away or stalled: nobody to answer
           } else {
             body_unread = false;
           }
@@ -595,7 +633,7 @@ awaitable<void> Server::Impl::session(tcp::socket socket) {
             bhttp::response<bhttp::empty_body> cont{bhttp::status::continue_, 11};
             stream.expires_after(std::chrono::seconds(lim.request_timeout_s));
             auto [wec, wn] = co_await bhttp::async_write(stream, cont, use_tuple);
-            if (wec) break;
+            if (wec) co_return false;
           }
           bhttp::request_parser<bhttp::string_body> body(std::move(header));
           body.body_limit(limit);
@@ -607,7 +645,7 @@ awaitable<void> Server::Impl::session(tcp::socket socket) {
           } else if (is_parse_error(bec)) {
             early = ApiResponse::error(400, "malformed request body", bec.message());
           } else if (bec) {
-            break;
+            co_return false;
           } else {
             body_unread = false;
             req.body = body.release().body();
@@ -724,10 +762,8 @@ awaitable<void> Server::Impl::session(tcp::socket socket) {
     log::write("access", fmt::format("{} {} \"{} {}\" {} {} {:.3f}ms", req.request_id, client,
                                      req.method, req.path.empty() ? "-" : req.path, resp.status,
                                      bytes, micros.count() / 1000.0));
-    if (wec || !keep_alive) break;
-    me->kept_alive = true;
+    co_return !wec && keep_alive;
   }
-  stream.socket().shutdown(tcp::socket::shutdown_send, ec);
 }
 
 void Server::Impl::drained_check() {
