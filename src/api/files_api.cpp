@@ -30,6 +30,7 @@ using http::Responder;
 using nlohmann::json;
 
 constexpr std::size_t kPiece = 1u << 20;
+constexpr std::uint64_t kSmallFile = 64u << 10;  // sent from memory, not with sendfile
 
 ApiResponse error_response(const ApiError& e) {
   return ApiResponse::error(e.status, e.what(), e.message);
@@ -169,10 +170,9 @@ std::string read_pseudo_file(int fd, const std::string& shown) {
 }
 
 ApiResponse download(const FilesApiDeps& d, const ApiRequest& req, const std::string& user_path) {
-  fs::path p = d.policy->resolve(user_path);
   // Opened once, race-free and without blocking (a FIFO would hold this thread in open()
   // forever); everything after is about that descriptor.
-  files::UniqueFd fd = d.policy->open(p, O_RDONLY | O_NONBLOCK | O_NOCTTY);
+  auto [p, fd] = d.policy->resolve_and_open(user_path, O_RDONLY | O_NONBLOCK | O_NOCTTY);
   struct stat st {};
   if (::fstat(fd.get(), &st) != 0) throw files::Error(files::Code::io, "cannot stat " + user_path);
   if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode))
@@ -232,6 +232,19 @@ ApiResponse download(const FilesApiDeps& d, const ApiRequest& req, const std::st
   resp.headers.emplace_back("Content-Disposition", content_disposition(p.filename().string()));
   if (content) {
     resp.body = content->substr(offset, length);
+  } else if (length <= kSmallFile) {
+    // Read here, on the pool: the reply then goes out as one write, header and body together,
+    // instead of a header write and a sendfile (two packets, two system calls).
+    std::string data(length, '\0');
+    std::size_t got = 0;
+    while (got < length) {
+      ssize_t n =
+          ::pread(fd.get(), data.data() + got, length - got, static_cast<off_t>(offset + got));
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) throw files::Error(files::Code::io, "read " + user_path + ": it shrank");
+      got += static_cast<std::size_t>(n);
+    }
+    resp.body = std::move(data);
   } else {
     resp.file = std::make_shared<http::FileRange>(fd.release(), offset, length);
   }

@@ -5,6 +5,8 @@
 
 #include <cerrno>
 #include <cstring>
+#include <optional>
+#include <string_view>
 
 #include "core/errors.h"
 
@@ -18,7 +20,9 @@ PathPolicy::PathPolicy(std::string workspace, const std::vector<std::string>& ro
   if (ec) workspace_ = workspace;
   for (const auto& r : roots) {
     fs::path c = fs::weakly_canonical(r, ec);
-    roots_.push_back(ec ? fs::path(r) : c);
+    std::string root = (ec ? fs::path(r) : c).string();
+    while (root.size() > 1 && root.back() == '/') root.pop_back();  // compared as strings
+    roots_.push_back(root);
   }
 }
 
@@ -35,13 +39,27 @@ void fail_errno(int e, const std::string& what) {
   throw Error(code, what + ": " + why);
 }
 
+namespace {
+
+// `p` relative to `root` when it lies inside it (both absolute and canonical: compared as
+// strings, not component by component, which costs a path object per component); nullopt when
+// it does not. "" when it is the root itself.
+std::optional<std::string_view> inside(const std::string& p, const std::string& root) {
+  if (root == "/") return std::string_view(p).substr(1);
+  if (!p.starts_with(root)) return std::nullopt;
+  if (p.size() == root.size()) return std::string_view();
+  if (p[root.size()] != '/') return std::nullopt;
+  return std::string_view(p).substr(root.size() + 1);
+}
+
+}  // namespace
+
 const fs::path* PathPolicy::root_of(const fs::path& p) const {
   const fs::path* best = nullptr;
-  for (const auto& root : roots_) {
-    auto rel = p.lexically_relative(root);
-    bool inside = p == root || (!rel.empty() && *rel.begin() != "..");
-    if (inside && (!best || root.native().size() > best->native().size())) best = &root;
-  }
+  for (const auto& root : roots_)
+    if (inside(p.native(), root.native()) &&
+        (!best || root.native().size() > best->native().size()))
+      best = &root;
   return best;
 }
 
@@ -50,10 +68,58 @@ UniqueFd PathPolicy::open(const fs::path& real, int flags, mode_t mode) const {
   if (!root) throw Error(Code::forbidden, real.string() + " is outside the allowed roots");
   UniqueFd rootfd(::open(root->c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
   if (!rootfd) fail_errno(errno, "open " + root->string());
-  std::string rel = real == *root ? std::string() : real.lexically_relative(*root).string();
+  std::string rel(*inside(real.native(), root->native()));
   UniqueFd fd(open_beneath(rootfd.get(), rel, flags, mode));
   if (!fd) fail_errno(errno, "open " + real.string());
   return fd;
+}
+
+namespace {
+
+// `p` (absolute) with "." components and repeated slashes dropped; nullopt if it has "..",
+// whose meaning depends on the symlinks before it.
+std::optional<std::string> simple_form(const std::string& p) {
+  std::string out;
+  out.reserve(p.size());
+  std::size_t i = 0;
+  while (i < p.size()) {
+    while (i < p.size() && p[i] == '/') ++i;
+    std::size_t end = p.find('/', i);
+    if (end == std::string::npos) end = p.size();
+    std::string_view part(p.data() + i, end - i);
+    if (part == "..") return std::nullopt;
+    if (!part.empty() && part != ".") {
+      out += '/';
+      out += part;
+    }
+    i = end;
+  }
+  return out.empty() ? std::string("/") : out;
+}
+
+}  // namespace
+
+PathPolicy::Opened PathPolicy::resolve_and_open(const std::string& user_path, int flags) const {
+  if (user_path.find('\0') != std::string::npos) throw Error(Code::invalid, "path holds a NUL");
+  std::string absolute = user_path.empty()          ? workspace_.string()
+                         : user_path.front() == '/' ? user_path
+                                                    : workspace_.string() + "/" + user_path;
+  if (auto simple = simple_form(absolute)) {
+    if (const fs::path* root = root_of(*simple)) {
+      UniqueFd rootfd(::open(root->c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+      if (rootfd) {
+        std::string rel(*inside(*simple, root->native()));
+        UniqueFd fd(open_beneath(rootfd.get(), rel, flags));
+        if (fd) return {fs::path(std::move(*simple)), std::move(fd)};
+        if (errno == ENOENT)
+          throw Error(Code::not_found, "no such file or directory: " + user_path);
+      }
+    }
+  }
+  // A symlink on the way (or "..", or outside the roots as written): resolve, check, open.
+  fs::path real = resolve(user_path);
+  UniqueFd fd = open(real, flags);
+  return {std::move(real), std::move(fd)};
 }
 
 UniqueFd PathPolicy::open_parent(const fs::path& real, std::string& name) const {
@@ -64,12 +130,7 @@ UniqueFd PathPolicy::open_parent(const fs::path& real, std::string& name) const 
 }
 
 bool PathPolicy::inside_roots(const fs::path& p) const {
-  for (const auto& root : roots_) {
-    auto rel = p.lexically_relative(root);
-    if (!rel.empty() && *rel.begin() != "..") return true;
-    if (p == root) return true;
-  }
-  return false;
+  return root_of(p) != nullptr;
 }
 
 fs::path PathPolicy::resolve(const std::string& user_path, bool must_exist) const {
@@ -80,6 +141,9 @@ fs::path PathPolicy::resolve(const std::string& user_path, bool must_exist) cons
   // Resolve every symlink and "..": the check is on where the path really leads.
   fs::path real = fs::weakly_canonical(p, ec);
   if (ec) throw Error(Code::invalid, "cannot resolve " + user_path + ": " + ec.message());
+  // "dir/" resolves to "/…/dir/": one form, without the slash, for the string comparisons.
+  while (real.native().size() > 1 && real.native().back() == '/')
+    real = real.native().substr(0, real.native().size() - 1);
   if (!inside_roots(real))
     throw Error(Code::forbidden, user_path + " is outside the allowed roots");
   if (must_exist && !fs::exists(fs::symlink_status(real, ec)))

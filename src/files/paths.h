@@ -37,6 +37,14 @@ class PathPolicy {
   // on the way (files/beneath.h): if any component changed since the check, the open fails
   // (Error forbidden) instead of reaching wherever a new symlink points. Throws Error.
   UniqueFd open(const std::filesystem::path& real, int flags, mode_t mode = 0) const;
+  // resolve() and open() in one, with a fast path: a path without ".." that opens with no
+  // symlink on the way is already canonical, so the resolution (a readlink per component) is
+  // skipped; any other is resolved first. Returns the real path and the descriptor.
+  struct Opened {
+    std::filesystem::path real;
+    UniqueFd fd;
+  };
+  Opened resolve_and_open(const std::string& user_path, int flags) const;
   // The directory holding `real`, opened the same way (O_PATH); `name` gets the last component.
   UniqueFd open_parent(const std::filesystem::path& real, std::string& name) const;
 

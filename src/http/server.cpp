@@ -685,6 +685,7 @@ awaitable<bool> Server::Impl::serve_one(beast::tcp_stream& stream, beast::flat_b
     // Replies of a kilobyte or more go gzipped to a client that takes it; small ones (most, and
     // /status) are not worth the time.
     if (!resp.file && !resp.stream && res.body().size() >= 1024 &&
+        resp.content_type == "application/json" &&
         res.find(bhttp::field::content_encoding) == res.end()) {
       res.set(bhttp::field::vary, "Accept-Encoding");
       if (accepts_gzip(req.headers["accept-encoding"])) {
