@@ -4,6 +4,7 @@
 #include <fmt/core.h>
 #include <malloc.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <charconv>
@@ -169,12 +170,39 @@ std::string read_pseudo_file(int fd, const std::string& shown) {
   }
 }
 
-ApiResponse download(const FilesApiDeps& d, const ApiRequest& req, const std::string& user_path) {
+// A download, on the pool (`cached` false: anything may block), or tried first on the I/O
+// thread (`cached` true), where nothing may: the path must open from the dentry cache, the
+// attributes come from the inode in memory (statx AT_STATX_DONT_SYNC, no server asked), and
+// the data from the page cache (RWF_NOWAIT). In that mode anything else (a cold cache, a
+// symlink to resolve, a directory, a large file, an error) is nullopt, and the pool does it.
+std::optional<ApiResponse> download(const FilesApiDeps& d, const ApiRequest& req,
+                                    const std::string& user_path, bool cached) {
+  constexpr int kFlags = O_RDONLY | O_NONBLOCK | O_NOCTTY;
   // Opened once, race-free and without blocking (a FIFO would hold this thread in open()
   // forever); everything after is about that descriptor.
-  auto [p, fd] = d.policy->resolve_and_open(user_path, O_RDONLY | O_NONBLOCK | O_NOCTTY);
+  std::optional<files::PathPolicy::Opened> opened;
+  if (cached) {
+    opened = d.policy->try_open_cached(user_path, kFlags);
+    if (!opened) return std::nullopt;
+  } else {
+    opened = d.policy->resolve_and_open(user_path, kFlags);
+  }
+  const fs::path& p = opened->real;
+  files::UniqueFd& fd = opened->fd;
   struct stat st {};
-  if (::fstat(fd.get(), &st) != 0) throw files::Error(files::Code::io, "cannot stat " + user_path);
+  if (cached) {
+    struct statx sx {};
+    if (::statx(fd.get(), "", AT_EMPTY_PATH | AT_STATX_DONT_SYNC, STATX_BASIC_STATS, &sx) != 0)
+      return std::nullopt;
+    st.st_mode = sx.stx_mode;
+    st.st_size = static_cast<off_t>(sx.stx_size);
+    st.st_mtim = {sx.stx_mtime.tv_sec, sx.stx_mtime.tv_nsec};
+    if (!S_ISREG(st.st_mode) || st.st_size == 0 ||
+        static_cast<std::uint64_t>(st.st_size) > kSmallFile)
+      return std::nullopt;
+  } else if (::fstat(fd.get(), &st) != 0) {
+    throw files::Error(files::Code::io, "cannot stat " + user_path);
+  }
   if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode))
     throw ApiError(
         400, "not a regular file",
@@ -233,14 +261,16 @@ ApiResponse download(const FilesApiDeps& d, const ApiRequest& req, const std::st
   if (content) {
     resp.body = content->substr(offset, length);
   } else if (length <= kSmallFile) {
-    // Read here, on the pool: the reply then goes out as one write, header and body together,
-    // instead of a header write and a sendfile (two packets, two system calls).
+    // Read now: the reply then goes out as one write, header and body together, instead of a
+    // header write and a sendfile (two packets, two system calls).
     std::string data(length, '\0');
     std::size_t got = 0;
     while (got < length) {
+      iovec iov{data.data() + got, length - got};
       ssize_t n =
-          ::pread(fd.get(), data.data() + got, length - got, static_cast<off_t>(offset + got));
+          ::preadv2(fd.get(), &iov, 1, static_cast<off_t>(offset + got), cached ? RWF_NOWAIT : 0);
       if (n < 0 && errno == EINTR) continue;
+      if (n <= 0 && cached) return std::nullopt;  // not all of it in the page cache
       if (n <= 0) throw files::Error(files::Code::io, "read " + user_path + ": it shrank");
       got += static_cast<std::size_t>(n);
     }
@@ -395,6 +425,19 @@ class PutSink : public http::BodySink {
   std::unique_ptr<files::AtomicWriter> writer_;
 };
 
+// A small file whose path and data the kernel has cached is answered here, on the I/O thread,
+// without blocking (download() with cached = true); everything else goes to the pool. The hop
+// there and back costs about 20 us, a fifth of a small file's round trip.
+void serve_download(const std::shared_ptr<FilesApiDeps>& d, const ApiRequest& req,
+                    const std::string& path, Responder respond) {
+  try {
+    if (auto r = download(*d, req, path, true)) return respond(std::move(*r));
+  } catch (...) {
+    // Whatever it is, the pool's try says it properly.
+  }
+  off_thread(*d, std::move(respond), [d, &req, path] { return *download(*d, req, path, false); });
+}
+
 template <class F>
 auto files_errors(F f) {
   try {
@@ -487,15 +530,12 @@ void add_files_routes(http::Router& router, FilesApiDeps deps) {
   router.add(std::move(put));
 
   router.add({"GET", "/download/{filepath*}", [d](ApiRequest& req, Responder respond) {
-                std::string path = req.params.at("filepath");
-                off_thread(*d, std::move(respond),
-                           [d, &req, path] { return download(*d, req, path); });
+                serve_download(d, req, req.params.at("filepath"), std::move(respond));
               }});
   router.add({"GET", "/download", [d](ApiRequest& req, Responder respond) {
                 std::string path = req.query_or("path");
                 if (path.empty()) throw ApiError(400, "missing query parameter 'path'");
-                off_thread(*d, std::move(respond),
-                           [d, &req, path] { return download(*d, req, path); });
+                serve_download(d, req, path, std::move(respond));
               }});
 }
 

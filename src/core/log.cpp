@@ -1,7 +1,10 @@
 #include "core/log.h"
 
+#include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <mutex>
+#include <thread>
 
 #include "core/text.h"
 #include "core/time_util.h"
@@ -13,6 +16,39 @@ std::mutex mu;
 std::FILE* out = nullptr;
 std::string out_path;
 std::size_t limit = 0, written = 0;  // `written`: the file's size, as far as we know
+bool dirty = false;                  // access lines written to `out` but not yet flushed
+constexpr auto kFlushEvery = std::chrono::milliseconds(100);
+
+// Flushes buffered access lines within kFlushEvery. Started with the first buffered line;
+// stopped (and the rest flushed) at exit.
+class Flusher {
+ public:
+  void wake() {
+    if (!thread_.joinable()) thread_ = std::thread([this] { run(); });
+  }
+  ~Flusher() {
+    {
+      std::lock_guard lock(mu);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  void run() {
+    std::unique_lock lock(mu);
+    while (!stop_) {
+      cv_.wait_for(lock, kFlushEvery, [this] { return stop_; });
+      if (dirty && out) std::fflush(out);
+      dirty = false;
+    }
+  }
+  std::condition_variable cv_;
+  bool stop_ = false;
+  std::thread thread_;
+};
+Flusher flusher;  // after `mu` and `out`: destroyed before them
 
 // Under mu: PATH becomes PATH.1 and a new PATH is started. On failure it carries on where it
 // is, and tries again only after another `limit` bytes.
@@ -44,11 +80,25 @@ bool open(const std::string& path, std::size_t max_bytes) {
 
 void write(std::string_view level, std::string_view line) {
   // Escaped here, once, for every caller: a logged field can never forge a line.
-  std::string text = fmt::format("{} {} {}\n", iso8601_utc_now_ms(), level, escape_control(line));
+  std::string text = iso8601_utc_now_ms();
+  text += ' ';
+  text += level;
+  text += ' ';
+  text += escape_control(line);
+  text += '\n';
   std::lock_guard lock(mu);
   std::FILE* f = out ? out : stderr;
   std::fwrite(text.data(), 1, text.size(), f);
-  std::fflush(f);
+  if (level == "access" && f != stderr) {
+    // Access lines, one per request, go out in a batch within 100 ms: a write(2) per request
+    // cost a fifth of a small file's round trip. Every other line is written through at once,
+    // with whatever was waiting before it.
+    dirty = true;
+    flusher.wake();
+  } else {
+    std::fflush(f);
+    dirty = false;
+  }
   written += text.size();
   if (out && limit && written > limit) rotate();
 }

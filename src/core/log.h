@@ -1,6 +1,8 @@
 // The agent's log: one file (default /tmp/moccha.log), one line per event, UTC timestamps.
-// Thread-safe: any thread may log. Lines are written whole and flushed, so `tail -f` and a
-// crash both see every line that was logged. Never log the API key.
+// Thread-safe: any thread may log. Lines are written whole. Access lines (level "access",
+// one per request) are flushed in batches within 100 ms; every other line is flushed at once,
+// with the access lines before it, so `tail -f` sees everything within 100 ms and a crash loses
+// at most the last 100 ms of access lines, never an error. Never log the API key.
 #pragma once
 
 #include <fmt/core.h>

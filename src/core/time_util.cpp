@@ -26,9 +26,25 @@ std::string iso8601_utc_now() {
 }
 
 std::string iso8601_utc_now_ms() {
+  // Called for every log line: the seconds are formatted once a second per thread, and only
+  // the milliseconds each time.
+  thread_local std::time_t cached_s = -1;
+  thread_local std::string cached;
   auto now = std::chrono::system_clock::now();
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()) % 1000;
-  return fmt::format("{}.{:03}Z", iso8601_utc(now), ms.count());
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
+  std::time_t s = static_cast<std::time_t>(ms / 1000);
+  if (s != cached_s) {
+    cached = iso8601_utc(std::chrono::system_clock::from_time_t(s));
+    cached_s = s;
+  }
+  int frac = static_cast<int>(ms % 1000);
+  std::string out = cached;
+  out += '.';
+  out += static_cast<char>('0' + frac / 100);
+  out += static_cast<char>('0' + frac / 10 % 10);
+  out += static_cast<char>('0' + frac % 10);
+  out += 'Z';
+  return out;
 }
 
 std::string format_uptime(std::chrono::microseconds elapsed) {
@@ -45,12 +61,18 @@ std::string format_uptime(std::chrono::microseconds elapsed) {
 }
 
 std::string http_date(std::int64_t epoch_s) {
+  // The same few modification times come back again and again (a client polling a file).
+  thread_local std::int64_t cached_s = -1;
+  thread_local std::string cached;
+  if (epoch_s == cached_s) return cached;
   static const char* days[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
   static const char* months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                  "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
   std::tm tm = utc(static_cast<std::time_t>(epoch_s));
-  return fmt::format("{}, {:02} {} {:04} {:02}:{:02}:{:02} GMT", days[tm.tm_wday], tm.tm_mday,
-                     months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+  cached = fmt::format("{}, {:02} {} {:04} {:02}:{:02}:{:02} GMT", days[tm.tm_wday], tm.tm_mday,
+                       months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+  cached_s = epoch_s;
+  return cached;
 }
 
 std::optional<std::int64_t> parse_http_date(const std::string& text) {

@@ -70,6 +70,15 @@ int via_walk(int dirfd, const std::string& relative, int flags, mode_t mode) {
 
 }  // namespace
 
+int open_cached(int dirfd, const std::string& relative, int flags) {
+  open_how how{};
+  how.flags = static_cast<unsigned long long>(flags | O_CLOEXEC);
+  how.resolve = RESOLVE_CACHED | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+  if (dirfd != AT_FDCWD) how.resolve |= RESOLVE_BENEATH;
+  const char* path = relative.empty() ? "." : relative.c_str();
+  return static_cast<int>(::syscall(SYS_openat2, dirfd, path, &how, sizeof how));
+}
+
 void UniqueFd::reset() {
   if (fd_ >= 0) ::close(fd_);
   fd_ = -1;

@@ -51,4 +51,10 @@ enum class Resolver { automatic, openat2, walk };
 int open_beneath(int dirfd, const std::string& relative, int flags, mode_t mode = 0,
                  Resolver how = Resolver::automatic);
 
+// Opens `relative` under `dirfd` as open_beneath does, but only if the kernel can do it from
+// its dentry cache (RESOLVE_CACHED, Linux 5.12+): it never waits on a disk or a server.
+// -1 with EAGAIN when it would have to, or with ENOSYS/EINVAL on a kernel without it.
+// `relative` may be an absolute path when `dirfd` is AT_FDCWD (then nothing is "beneath").
+int open_cached(int dirfd, const std::string& relative, int flags);
+
 }  // namespace moccha::files

@@ -99,27 +99,39 @@ std::optional<std::string> simple_form(const std::string& p) {
 
 }  // namespace
 
-PathPolicy::Opened PathPolicy::resolve_and_open(const std::string& user_path, int flags) const {
+std::optional<PathPolicy::Opened> PathPolicy::open_simple(const std::string& user_path, int flags,
+                                                          bool cached) const {
   if (user_path.find('\0') != std::string::npos) throw Error(Code::invalid, "path holds a NUL");
+  errno = 0;
   std::string absolute = user_path.empty()          ? workspace_.string()
                          : user_path.front() == '/' ? user_path
                                                     : workspace_.string() + "/" + user_path;
-  if (auto simple = simple_form(absolute)) {
-    if (const fs::path* root = root_of(*simple)) {
-      UniqueFd rootfd(::open(root->c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
-      if (rootfd) {
-        std::string rel(*inside(*simple, root->native()));
-        UniqueFd fd(open_beneath(rootfd.get(), rel, flags));
-        if (fd) return {fs::path(std::move(*simple)), std::move(fd)};
-        if (errno == ENOENT)
-          throw Error(Code::not_found, "no such file or directory: " + user_path);
-      }
-    }
-  }
+  auto simple = simple_form(absolute);
+  if (!simple) return std::nullopt;
+  const fs::path* root = root_of(*simple);
+  if (!root) return std::nullopt;
+  UniqueFd rootfd(cached ? open_cached(AT_FDCWD, root->native(), O_PATH | O_DIRECTORY)
+                         : ::open(root->c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!rootfd) return std::nullopt;
+  std::string rel(*inside(*simple, root->native()));
+  UniqueFd fd(cached ? open_cached(rootfd.get(), rel, flags)
+                     : open_beneath(rootfd.get(), rel, flags));
+  if (!fd) return std::nullopt;
+  return Opened{fs::path(std::move(*simple)), std::move(fd)};
+}
+
+PathPolicy::Opened PathPolicy::resolve_and_open(const std::string& user_path, int flags) const {
+  if (auto opened = open_simple(user_path, flags, false)) return std::move(*opened);
+  if (errno == ENOENT) throw Error(Code::not_found, "no such file or directory: " + user_path);
   // A symlink on the way (or "..", or outside the roots as written): resolve, check, open.
   fs::path real = resolve(user_path);
   UniqueFd fd = open(real, flags);
   return {std::move(real), std::move(fd)};
+}
+
+std::optional<PathPolicy::Opened> PathPolicy::try_open_cached(const std::string& user_path,
+                                                              int flags) const {
+  return open_simple(user_path, flags, true);
 }
 
 UniqueFd PathPolicy::open_parent(const fs::path& real, std::string& name) const {

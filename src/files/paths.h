@@ -3,6 +3,7 @@
 #pragma once
 
 #include <filesystem>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -45,6 +46,10 @@ class PathPolicy {
     UniqueFd fd;
   };
   Opened resolve_and_open(const std::string& user_path, int flags) const;
+  // The same fast path, but only from the kernel's caches (files/beneath.h open_cached): for
+  // the I/O thread, which must not block. nullopt whenever that is not possible, or the path
+  // needs resolving, or anything fails: the caller then does it on a pool.
+  std::optional<Opened> try_open_cached(const std::string& user_path, int flags) const;
   // The directory holding `real`, opened the same way (O_PATH); `name` gets the last component.
   UniqueFd open_parent(const std::filesystem::path& real, std::string& name) const;
 
@@ -53,6 +58,7 @@ class PathPolicy {
  private:
   bool inside_roots(const std::filesystem::path& p) const;
   const std::filesystem::path* root_of(const std::filesystem::path& p) const;
+  std::optional<Opened> open_simple(const std::string& user_path, int flags, bool cached) const;
   std::filesystem::path workspace_;
   std::vector<std::filesystem::path> roots_;
 };

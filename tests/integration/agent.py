@@ -125,6 +125,7 @@ class Agent:
             shutil.rmtree(self.tmp, ignore_errors=True)
 
     def log(self):
+        time.sleep(0.25)  # access lines are flushed within 100 ms
         with open(self.log_file) as f:
             return f.read()
 
