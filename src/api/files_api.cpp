@@ -110,7 +110,7 @@ std::string content_disposition(const std::string& name) {
 
 class TarBody : public http::BodyStream {
  public:
-  explicit TarBody(const fs::path& dir) : tar_(dir) {}
+  TarBody(const fs::path& dir, files::UniqueFd root) : tar_(dir, std::move(root)) {}
   void next(std::function<void(std::optional<std::string>)> deliver) override {
     deliver(tar_.next(kPiece));
   }
@@ -214,7 +214,7 @@ std::optional<ApiResponse> download(const FilesApiDeps& d, const ApiRequest& req
     resp.content_type = "application/x-tar";
     resp.headers.emplace_back("Content-Disposition",
                               content_disposition(p.filename().string() + ".tar"));
-    resp.stream = std::make_shared<TarBody>(p);
+    resp.stream = std::make_shared<TarBody>(p, std::move(fd));
     return resp;
   }
   // Files of the kernel's (/proc, /sys) say they are empty and are not: read what they hold.

@@ -1,5 +1,6 @@
 #include "files/tar.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -28,33 +29,61 @@ void put_number(char* field, std::size_t width, std::uint64_t value) {
 
 }  // namespace
 
-TarStream::TarStream(const fs::path& dir) {
+TarStream::TarStream(const fs::path& dir, UniqueFd root) : root_(std::move(root)) {
   fs::path base = dir.filename().empty() ? dir.parent_path().filename() : dir.filename();
-  auto add = [&](const fs::path& p, const std::string& name) {
+  struct stat st {};
+  if (::fstat(root_.get(), &st) != 0) return;
+  items_.push_back({"",
+                    base.string() + "/",
+                    '5',
+                    0,
+                    st.st_mtim.tv_sec,
+                    static_cast<unsigned>(st.st_mode & 07777),
+                    {}});
+  walk(root_.get(), "", base.string());
+}
+
+// Reads the directory `dirfd` (at `rel` under the root) by descriptor, never following a
+// symlink: a directory switched for a symlink during the walk is not entered.
+void TarStream::walk(int dirfd, const std::string& rel, const std::string& name) {
+  int fd = ::openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  DIR* d = fd >= 0 ? ::fdopendir(fd) : nullptr;
+  if (!d) {
+    if (fd >= 0) ::close(fd);
+    return;
+  }
+  std::vector<std::string> names;
+  while (dirent* e = ::readdir(d))
+    if (std::strcmp(e->d_name, ".") != 0 && std::strcmp(e->d_name, "..") != 0)
+      names.emplace_back(e->d_name);
+  for (const auto& n : names) {
     struct stat st {};
-    if (::lstat(p.c_str(), &st) != 0) return;
-    Item item{p, name, '0', 0, st.st_mtim.tv_sec, static_cast<unsigned>(st.st_mode & 07777), {}};
+    if (::fstatat(::dirfd(d), n.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) continue;  // vanished
+    std::string child_rel = rel.empty() ? n : rel + "/" + n;
+    Item item{child_rel, name + "/" + n,    '0',
+              0,         st.st_mtim.tv_sec, static_cast<unsigned>(st.st_mode & 07777),
+              {}};
     if (S_ISDIR(st.st_mode)) {
       item.type = '5';
       item.name += '/';
+      items_.push_back(std::move(item));
+      int sub = ::openat(::dirfd(d), n.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      if (sub >= 0) {
+        walk(sub, child_rel, name + "/" + n);
+        ::close(sub);
+      }
     } else if (S_ISLNK(st.st_mode)) {
       item.type = '2';
-      std::error_code ec;
-      item.link = fs::read_symlink(p, ec).string();
+      char target[4096];
+      ssize_t len = ::readlinkat(::dirfd(d), n.c_str(), target, sizeof target);
+      item.link = len > 0 ? std::string(target, static_cast<std::size_t>(len)) : std::string();
+      items_.push_back(std::move(item));
     } else if (S_ISREG(st.st_mode)) {
       item.size = static_cast<std::uint64_t>(st.st_size);
-    } else {
-      return;  // devices, sockets, fifos: not archived
-    }
-    items_.push_back(std::move(item));
-  };
-  add(dir, base.string());
-  std::error_code ec;
-  for (fs::recursive_directory_iterator it(dir, fs::directory_options::skip_permission_denied, ec),
-       end;
-       !ec && it != end; it.increment(ec)) {
-    add(it->path(), (base / it->path().lexically_relative(dir)).string());
+      items_.push_back(std::move(item));
+    }  // devices, sockets, fifos: not archived
   }
+  ::closedir(d);
 }
 
 TarStream::~TarStream() {
@@ -130,9 +159,9 @@ std::optional<std::string> TarStream::next(std::size_t max) {
     if (index_ < items_.size()) {
       const Item& item = items_[index_++];
       if (item.type == '0') {
-        // Not followed if it became a symlink, and never blocking if it became a FIFO: such a
-        // file is sent as zeros of its walked size, like one that vanished.
-        fd_ = ::open(item.path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+        // Opened beneath the archive's root with no symlink followed, and never blocking if it
+        // became a FIFO: such a file is sent as zeros of its walked size, like one that vanished.
+        fd_ = open_beneath(root_.get(), item.path, O_RDONLY | O_NONBLOCK | O_NOCTTY);
         struct stat st {};
         if (fd_ >= 0 && (::fstat(fd_, &st) != 0 || !S_ISREG(st.st_mode))) {
           ::close(fd_);

@@ -9,12 +9,16 @@
 #include <string>
 #include <vector>
 
+#include "files/beneath.h"
+
 namespace moccha::files {
 
 class TarStream {
  public:
-  // Walks `dir` now (names and sizes); file contents are read as the archive is produced.
-  explicit TarStream(const std::filesystem::path& dir);
+  // Walks the directory `root` (opened race-free by the caller; `dir` is its path, for the
+  // archive's top name) now, names and sizes, through descriptors; file contents are read as
+  // the archive is produced, each opened beneath `root` with no symlink followed.
+  TarStream(const std::filesystem::path& dir, UniqueFd root);
   ~TarStream();
   TarStream(const TarStream&) = delete;
   TarStream& operator=(const TarStream&) = delete;
@@ -24,7 +28,7 @@ class TarStream {
 
  private:
   struct Item {
-    std::filesystem::path path;
+    std::string path;  // under the root
     std::string name;  // inside the archive
     char type;         // '0' file, '5' dir, '2' symlink
     std::uint64_t size;
@@ -33,7 +37,9 @@ class TarStream {
     std::string link;
   };
   std::string header(const Item& item);
+  void walk(int dirfd, const std::string& rel, const std::string& name);
 
+  UniqueFd root_;
   std::vector<Item> items_;
   std::size_t index_ = 0;
   std::string pending_;  // header/padding bytes waiting to go out
