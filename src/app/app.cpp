@@ -88,6 +88,10 @@ int serve(Config config) {
     return 1;
   }
 
+  // Declared before everything that posts to it (the engine's thread, the pools, supervision),
+  // so it is destroyed after all of them: a reply finished during shutdown must find it alive.
+  boost::asio::io_context ioc(1);
+
   // Blocking work runs on these pools, never on the I/O thread, each kind on its own so one
   // cannot starve another: "quick" for SQLite and the file system (listings, uploads'
   // renames, downloads' opens), "jobs" for shell commands, pip and service start/stop
@@ -136,7 +140,6 @@ int serve(Config config) {
   api::add_deluge_routes(router, deluge, &path_policy, daemons_pool.poster());
   api::add_files_routes(router, {&path_policy, upload_temp, quick_pool.poster()});
 
-  boost::asio::io_context ioc(1);
   http::ServerOptions options{config.host, static_cast<unsigned short>(config.port), config.api_key,
                               config.limits, config.rate_limit};
   http::Server server(ioc, options, router);
