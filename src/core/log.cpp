@@ -17,19 +17,23 @@ std::FILE* out = nullptr;
 std::string out_path;
 std::size_t limit = 0, written = 0;  // `written`: the file's size, as far as we know
 bool dirty = false;                  // access lines written to `out` but not yet flushed
+bool stopped = false;                // the flusher is gone (static destruction): flush every line
 constexpr auto kFlushEvery = std::chrono::milliseconds(100);
 
 // Flushes buffered access lines within kFlushEvery. Started with the first buffered line;
 // stopped (and the rest flushed) at exit.
 class Flusher {
  public:
-  void wake() {
+  // Under mu. False once stopped (at exit): the caller flushes itself.
+  bool wake() {
+    if (stopped) return false;
     if (!thread_.joinable()) thread_ = std::thread([this] { run(); });
+    return true;
   }
   ~Flusher() {
     {
       std::lock_guard lock(mu);
-      stop_ = true;
+      stopped = true;
     }
     cv_.notify_all();
     if (thread_.joinable()) thread_.join();
@@ -38,14 +42,13 @@ class Flusher {
  private:
   void run() {
     std::unique_lock lock(mu);
-    while (!stop_) {
-      cv_.wait_for(lock, kFlushEvery, [this] { return stop_; });
+    while (!stopped) {
+      cv_.wait_for(lock, kFlushEvery, [] { return stopped; });
       if (dirty && out) std::fflush(out);
       dirty = false;
     }
   }
   std::condition_variable cv_;
-  bool stop_ = false;
   std::thread thread_;
 };
 Flusher flusher;  // after `mu` and `out`: destroyed before them
@@ -89,12 +92,11 @@ void write(std::string_view level, std::string_view line) {
   std::lock_guard lock(mu);
   std::FILE* f = out ? out : stderr;
   std::fwrite(text.data(), 1, text.size(), f);
-  if (level == "access" && f != stderr) {
+  if (level == "access" && f != stderr && flusher.wake()) {
     // Access lines, one per request, go out in a batch within 100 ms: a write(2) per request
     // cost a fifth of a small file's round trip. Every other line is written through at once,
     // with whatever was waiting before it.
     dirty = true;
-    flusher.wake();
   } else {
     std::fflush(f);
     dirty = false;
