@@ -32,6 +32,7 @@
 
 #include "core/log.h"
 #include "core/text.h"
+#include "http/admission.h"
 #include "http/compression.h"
 #include "http/rate_limiter.h"
 #include "http/router.h"
@@ -47,60 +48,17 @@ using asio::awaitable;
 using Clock = std::chrono::steady_clock;
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
-bool constant_time_equal(std::string_view a, std::string_view b) {
-  // Runs over `b` (the secret) whatever `a` is, so timing reveals neither content nor prefix.
-  unsigned char diff = a.size() == b.size() ? 0 : 1;
-  for (std::size_t i = 0; i < b.size(); ++i) {
-    unsigned char ca = i < a.size() ? static_cast<unsigned char>(a[i]) : 0;
-    diff |= ca ^ static_cast<unsigned char>(b[i]);
-  }
-  return diff == 0 && !b.empty();
-}
-
 std::string presented_key(const bhttp::request_header<>& h) {
   if (auto it = h.find("X-API-Key"); it != h.end()) return std::string(it->value());
-  if (auto it = h.find(bhttp::field::authorization); it != h.end()) {
-    // RFC 9110 section 11.1: the scheme is case-insensitive.
-    std::string_view v = trim_ows(it->value());
-    if (v.size() > 7 && iequals(v.substr(0, 7), "bearer "))
-      return std::string(trim_ows(v.substr(7)));
-  }
+  if (auto it = h.find(bhttp::field::authorization); it != h.end()) return bearer_key(it->value());
   return {};
 }
 
-// The delay before a 401 to an address that has sent `failures` wrong keys this minute:
-// none for the first `allowed`, then 100 ms doubling up to 10 s. Slowing, not banning: the
-// right key is never refused, so a page that fires bad requests cannot lock the owner out.
-std::chrono::milliseconds auth_delay(int failures, int allowed) {
-  int over = failures - allowed;
-  if (over <= 0) return std::chrono::milliseconds(0);
-  return std::chrono::milliseconds(std::min(100LL << std::min(over - 1, 8), 10000LL));
-}
-
-// A request target in absolute form ("http://host:port/path?q", RFC 9112 section 3.2.2)
-// becomes its origin form ("/path?q"); anything else is returned as it is.
-std::string_view origin_form(std::string_view target) {
-  for (std::string_view scheme : {"http://", "https://"}) {
-    if (target.size() >= scheme.size() && iequals(target.substr(0, scheme.size()), scheme)) {
-      std::string_view rest = target.substr(scheme.size());
-      auto slash = rest.find_first_of("/?");
-      if (slash == std::string_view::npos) return "/";
-      return rest[slash] == '/' ? rest.substr(slash) : std::string_view("/");
-    }
-  }
-  return target;
-}
-
-// A Transfer-Encoding we cannot frame a request body by: anything but a lone "chunked"
-// (RFC 9112 section 6.1), or one sent beside a Content-Length (a smuggling vector, 6.3).
 std::optional<std::string> bad_framing(const bhttp::request_header<>& h) {
   auto te = h.find(bhttp::field::transfer_encoding);
-  if (te == h.end()) return std::nullopt;
-  if (h.count(bhttp::field::transfer_encoding) > 1 || !iequals(trim_ows(te->value()), "chunked"))
-    return "Transfer-Encoding '" + std::string(te->value()) + "' is not supported; use chunked";
-  if (h.find(bhttp::field::content_length) != h.end())
-    return std::string("Transfer-Encoding and Content-Length together are refused");
-  return std::nullopt;
+  return http::bad_framing(
+      te == h.end() ? std::nullopt : std::optional<std::string_view>(te->value()),
+      h.count(bhttp::field::transfer_encoding), h.find(bhttp::field::content_length) != h.end());
 }
 
 // A parse error of Beast's (as opposed to the peer closing or a timeout).
@@ -495,7 +453,8 @@ awaitable<bool> Server::Impl::serve_one(beast::tcp_stream& stream, beast::flat_b
       first = false;
       keep_alive = h.keep_alive();
       req.method = std::string(h.method_string());
-      std::string_view target = origin_form(h.target());
+      std::string target_text = origin_form(h.target());
+      std::string_view target = target_text;
       std::string_view raw_path = target.substr(0, target.find('?'));
       if (auto q = target.find('?'); q != std::string_view::npos)
         req.query = parse_query(target.substr(q + 1));
