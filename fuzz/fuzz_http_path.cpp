@@ -1,9 +1,12 @@
 // Request targets and header values from the network: path splitting, percent-decoding, query
-// parsing, routing, Accept-Encoding.
+// parsing, routing, Accept-Encoding, the admission checks (absolute form, Bearer, framing) and
+// the log's escaping.
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
 
+#include "core/text.h"
+#include "http/admission.h"
 #include "http/compression.h"
 #include "http/router.h"
 
@@ -25,5 +28,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   router.find("GET", in.substr(0, q));
   moccha::http::rate_group(in);
   moccha::http::accepts_gzip(in);
+  std::string origin = moccha::http::origin_form(in);
+  if (!origin.empty() && origin.front() != '/' && origin != in) __builtin_trap();
+  moccha::http::bearer_key(in);
+  moccha::http::bad_framing(in, 1, false);
+  std::string escaped = moccha::escape_control(in);
+  for (unsigned char c : escaped)
+    if (c < 0x20 || c == 0x7f) __builtin_trap();  // no control character may reach the log
   return 0;
 }
