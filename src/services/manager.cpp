@@ -49,8 +49,19 @@ ServiceManager::ServiceManager(std::string data_dir, std::vector<std::unique_ptr
     json merged = entries_[name]->service->defaults();
     if (stored.is_object() && stored.contains("services") && stored["services"].contains(name) &&
         stored["services"][name].is_object()) {
-      for (const auto& [k, v] : stored["services"][name].items())
-        if (merged.contains(k) && same_type(merged[k], v)) merged[k] = v;
+      // Each stored value is checked as an update would be: a hand-edited bad one (a relative
+      // path, a port of 0) is logged and its default kept, the rest taken.
+      for (const auto& [k, v] : stored["services"][name].items()) {
+        if (!merged.contains(k) || !same_type(merged[k], v)) continue;
+        json candidate = merged;
+        candidate[k] = v;
+        try {
+          entries_[name]->service->validate(candidate);
+          merged = std::move(candidate);
+        } catch (const ServiceError& e) {
+          log::error("{}: {}: {}; the default is kept", file.string(), name, e.what());
+        }
+      }
     }
     config_[name] = std::move(merged);
   }

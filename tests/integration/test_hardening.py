@@ -4,6 +4,7 @@ import http.client
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -519,6 +520,23 @@ class ServiceConfig(unittest.TestCase):
                     self.assertIn(f"'{key}'", r.json()["error"])
                     with open(path, "rb") as f:
                         self.assertEqual(f.read(), before)
+
+
+class StoredServiceConfig(unittest.TestCase):
+    def test_bad_values_in_the_file_are_not_taken(self):
+        data = tempfile.mkdtemp(prefix="moccha-stored-")
+        with open(os.path.join(data, "services_config.json"), "w") as f:
+            json.dump({"services": {"deluge": {"port": 0, "download_path": "relative/dir",
+                                               "max_upload_speed": 77,
+                                               "host": "bad\nhost"}}}, f)
+        self.addCleanup(shutil.rmtree, data, True)
+        with Agent(data_dir=data) as a:
+            cfg = a.get("/services/config/deluge").json()["config"]
+            self.assertEqual(cfg["max_upload_speed"], 77)  # a good value is kept
+            self.assertEqual(cfg["port"], 58846)            # bad ones fall back to defaults
+            self.assertTrue(cfg["download_path"].startswith("/"))
+            self.assertEqual(cfg["host"], "localhost")
+            self.assertIn("'port' must be", a.log())
 
 
 class Shutdown(unittest.TestCase):
