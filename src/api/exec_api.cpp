@@ -1,6 +1,5 @@
 #include "api/exec_api.h"
 
-#include <charconv>
 #include <deque>
 #include <memory>
 #include <mutex>
@@ -31,15 +30,7 @@ std::optional<double> timeout_field(const json& body, double max_s) {
 }
 
 int int_query(const ApiRequest& req, const char* name, int fallback, int lo, int hi) {
-  auto it = req.query.find(name);
-  if (it == req.query.end() || it->second.empty()) return fallback;
-  int v = 0;
-  const std::string& s = it->second;
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc() || p != s.data() + s.size() || v < lo || v > hi)
-    throw ApiError(400, std::string("query parameter '") + name + "' must be an integer in [" +
-                            std::to_string(lo) + ", " + std::to_string(hi) + "]");
-  return v;
+  return static_cast<int>(http::optional_int_query(req, name, lo, hi).value_or(fallback));
 }
 
 // A shell or pip run's reply, with its history entry saved. On a full disk the command has

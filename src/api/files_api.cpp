@@ -2,7 +2,7 @@
 
 #include <malloc.h>
 
-#include <charconv>
+#include <limits>
 #include <memory>
 
 #include "api/files_download.h"
@@ -38,14 +38,8 @@ bool bool_value(const std::string& v, bool fallback) {
 
 // A non-negative integer query parameter, if given; a 400 otherwise.
 std::optional<std::size_t> count_query(const ApiRequest& req, const char* name) {
-  std::string v = req.query_or(name);
-  if (v.empty()) return std::nullopt;
-  std::size_t n = 0;
-  auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
-  if (ec != std::errc() || p != v.data() + v.size())
-    throw ApiError(400, "invalid query parameter",
-                   std::string(name) + " must be a non-negative integer, got '" + v + "'");
-  return n;
+  auto v = http::optional_int_query(req, name, 0, std::numeric_limits<long long>::max());
+  return v ? std::optional<std::size_t>(static_cast<std::size_t>(*v)) : std::nullopt;
 }
 
 json stored_json(const files::AtomicWriter& w) {

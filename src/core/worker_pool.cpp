@@ -37,11 +37,6 @@ void WorkerPool::join() {
     if (t.joinable()) t.join();
 }
 
-std::size_t WorkerPool::queued() const {
-  std::lock_guard lock(mu_);
-  return queue_.size();
-}
-
 void WorkerPool::run(std::size_t index) {
   // Linux keeps 15 characters of a thread's name.
   std::string thread_name = (name_ + "-" + std::to_string(index + 1)).substr(0, 15);

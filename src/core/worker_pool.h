@@ -36,14 +36,11 @@ class WorkerPool {
   // Runs what is queued, then stops the threads. post() after join() is dropped.
   void join();
 
-  const std::string& name() const { return name_; }
-  std::size_t queued() const;
-
  private:
   void run(std::size_t index);
 
   std::string name_;
-  mutable std::mutex mu_;
+  std::mutex mu_;
   std::condition_variable cv_;
   std::deque<std::function<void()>> queue_;
   bool stopping_ = false;

@@ -14,15 +14,20 @@ namespace {
 
 std::atomic<bool> openat2_missing{false};
 
-int via_openat2(int dirfd, const std::string& relative, int flags, mode_t mode) {
+// One openat2(2) call, no symlink followed; `resolve` adds to that.
+long call_openat2(int dirfd, const std::string& relative, int flags, mode_t mode,
+                  unsigned long long resolve) {
   open_how how{};
   how.flags = static_cast<unsigned long long>(flags | O_CLOEXEC);
   how.mode = (flags & (O_CREAT | O_TMPFILE)) ? mode : 0;
-  how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
-  const char* path = relative.empty() ? "." : relative.c_str();
+  how.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | resolve;
+  return ::syscall(SYS_openat2, dirfd, relative.empty() ? "." : relative.c_str(), &how, sizeof how);
+}
+
+int via_openat2(int dirfd, const std::string& relative, int flags, mode_t mode) {
   long fd;
   do {
-    fd = ::syscall(SYS_openat2, dirfd, path, &how, sizeof how);
+    fd = call_openat2(dirfd, relative, flags, mode, RESOLVE_BENEATH);
   } while (fd < 0 && errno == EAGAIN);  // a rename elsewhere raced the lookup: try again
   return static_cast<int>(fd);
 }
@@ -71,12 +76,8 @@ int via_walk(int dirfd, const std::string& relative, int flags, mode_t mode) {
 }  // namespace
 
 int open_cached(int dirfd, const std::string& relative, int flags) {
-  open_how how{};
-  how.flags = static_cast<unsigned long long>(flags | O_CLOEXEC);
-  how.resolve = RESOLVE_CACHED | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
-  if (dirfd != AT_FDCWD) how.resolve |= RESOLVE_BENEATH;
-  const char* path = relative.empty() ? "." : relative.c_str();
-  return static_cast<int>(::syscall(SYS_openat2, dirfd, path, &how, sizeof how));
+  unsigned long long resolve = RESOLVE_CACHED | (dirfd != AT_FDCWD ? RESOLVE_BENEATH : 0);
+  return static_cast<int>(call_openat2(dirfd, relative, flags, 0, resolve));
 }
 
 void UniqueFd::reset() {

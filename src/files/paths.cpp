@@ -63,13 +63,25 @@ const fs::path* PathPolicy::root_of(const fs::path& p) const {
   return best;
 }
 
+namespace {
+
+// `real` (a path inside `root`) opened from `root` with no symlink followed, from the kernel's
+// caches only when `cached`. -1 with errno set on failure.
+int open_from(const fs::path& root, const std::string& real, int flags, mode_t mode, bool cached) {
+  UniqueFd rootfd(cached ? open_cached(AT_FDCWD, root.native(), O_PATH | O_DIRECTORY)
+                         : ::open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!rootfd) return -1;
+  std::string rel(*inside(real, root.native()));
+  return cached ? open_cached(rootfd.get(), rel, flags)
+                : open_beneath(rootfd.get(), rel, flags, mode);
+}
+
+}  // namespace
+
 UniqueFd PathPolicy::open(const fs::path& real, int flags, mode_t mode) const {
   const fs::path* root = root_of(real);
   if (!root) throw Error(Code::forbidden, real.string() + " is outside the allowed roots");
-  UniqueFd rootfd(::open(root->c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
-  if (!rootfd) fail_errno(errno, "open " + root->string());
-  std::string rel(*inside(real.native(), root->native()));
-  UniqueFd fd(open_beneath(rootfd.get(), rel, flags, mode));
+  UniqueFd fd(open_from(*root, real.native(), flags, mode, false));
   if (!fd) fail_errno(errno, "open " + real.string());
   return fd;
 }
@@ -110,12 +122,7 @@ std::optional<PathPolicy::Opened> PathPolicy::open_simple(const std::string& use
   if (!simple) return std::nullopt;
   const fs::path* root = root_of(*simple);
   if (!root) return std::nullopt;
-  UniqueFd rootfd(cached ? open_cached(AT_FDCWD, root->native(), O_PATH | O_DIRECTORY)
-                         : ::open(root->c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
-  if (!rootfd) return std::nullopt;
-  std::string rel(*inside(*simple, root->native()));
-  UniqueFd fd(cached ? open_cached(rootfd.get(), rel, flags)
-                     : open_beneath(rootfd.get(), rel, flags));
+  UniqueFd fd(open_from(*root, *simple, flags, 0, cached));
   if (!fd) return std::nullopt;
   return Opened{fs::path(std::move(*simple)), std::move(fd)};
 }

@@ -2,7 +2,9 @@
 
 #include <unistd.h>
 
+#include <charconv>
 #include <exception>
+#include <limits>
 
 namespace moccha::http {
 
@@ -90,6 +92,22 @@ std::optional<bool> optional_bool(const json& body, const char* name) {
   if (!v) return std::nullopt;
   if (!v->is_boolean()) throw ApiError(400, std::string("field '") + name + "' must be a boolean");
   return v->get<bool>();
+}
+
+std::optional<long long> optional_int_query(const ApiRequest& req, const char* name, long long lo,
+                                            long long hi) {
+  auto it = req.query.find(name);
+  if (it == req.query.end() || it->second.empty()) return std::nullopt;
+  long long v = 0;
+  const std::string& s = it->second;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || p != s.data() + s.size() || v < lo || v > hi) {
+    std::string range = hi == std::numeric_limits<long long>::max()
+                            ? "of at least " + std::to_string(lo)
+                            : "in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]";
+    throw ApiError(400, std::string("query parameter '") + name + "' must be an integer " + range);
+  }
+  return v;
 }
 
 }  // namespace moccha::http

@@ -122,4 +122,9 @@ std::optional<std::string> optional_string(const nlohmann::json& body, const cha
 std::optional<double> optional_number(const nlohmann::json& body, const char* name);
 std::optional<bool> optional_bool(const nlohmann::json& body, const char* name);
 
+// An integer query parameter in [lo, hi], if given (absent or empty: nullopt); anything else
+// is a 400 naming the parameter and the range.
+std::optional<long long> optional_int_query(const ApiRequest& req, const char* name, long long lo,
+                                            long long hi);
+
 }  // namespace moccha::http

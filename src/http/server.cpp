@@ -139,8 +139,8 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
   // Waits until the peer sends something (or closes), for at most `seconds`.
   awaitable<bool> wait_readable(beast::tcp_stream& stream, int seconds);
   // Reads, answers and logs one request; false when the connection is to be closed.
-  awaitable<bool> serve_one(beast::tcp_stream& stream, beast::flat_buffer& buffer, Connection& conn,
-                            bool first);
+  awaitable<bool> serve_one(beast::tcp_stream& stream, beast::flat_buffer& buffer,
+                            Connection& conn);
   awaitable<void> refuse(tcp::socket socket, std::string why);
   bool evict_idle();
   awaitable<ApiResponse> invoke(const Route& route, ApiRequest& req, Connection& conn);
@@ -390,7 +390,7 @@ awaitable<void> Server::Impl::session(tcp::socket socket) {
       if (!co_await wait_readable(stream, first ? lim.header_timeout_s : lim.idle_timeout_s)) break;
     }
     me->busy = true;
-    if (!co_await serve_one(stream, buffer, *me, first)) break;
+    if (!co_await serve_one(stream, buffer, *me)) break;
     me->kept_alive = true;
   }
   stream.socket().shutdown(tcp::socket::shutdown_send, ec);
@@ -411,7 +411,7 @@ awaitable<bool> Server::Impl::wait_readable(beast::tcp_stream& stream, int secon
 }
 
 awaitable<bool> Server::Impl::serve_one(beast::tcp_stream& stream, beast::flat_buffer& buffer,
-                                        Connection& conn, bool first) {
+                                        Connection& conn) {
   const auto& lim = opt.limits;
   const std::string& client = conn.client;
   Connection* me = &conn;
@@ -450,7 +450,6 @@ awaitable<bool> Server::Impl::serve_one(beast::tcp_stream& stream, beast::flat_b
     bool framing_bad = false;
     if (!early) {
       const auto& h = header.get();
-      first = false;
       keep_alive = h.keep_alive();
       req.method = std::string(h.method_string());
       std::string target_text = origin_form(h.target());

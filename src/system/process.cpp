@@ -12,7 +12,9 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 
+#include "core/hex.h"
 #include "system/sysinfo.h"
 
 extern char** environ;
@@ -21,12 +23,24 @@ namespace moccha::sys {
 
 namespace {
 
+// The state letter and parent pid of /proc/PID/stat; nullopt if there is no such process.
+struct ProcStat {
+  char state;
+  pid_t ppid;
+};
+std::optional<ProcStat> proc_stat(const std::string& pid) {
+  std::string stat = read_file("/proc/" + pid + "/stat").value_or("");
+  auto paren = stat.rfind(')');  // the name may hold spaces and parentheses: ") S PPID ..."
+  if (paren == std::string::npos || paren + 4 >= stat.size()) return std::nullopt;
+  return ProcStat{stat[paren + 2],
+                  static_cast<pid_t>(std::strtol(stat.c_str() + paren + 4, nullptr, 10))};
+}
+
 // Gone, or a zombie waiting for a parent that is not us.
 bool process_gone(pid_t pid) {
   if (::kill(pid, 0) != 0 && errno == ESRCH) return true;
-  std::string stat = read_file("/proc/" + std::to_string(pid) + "/stat").value_or("");
-  auto paren = stat.rfind(')');  // the name may hold spaces and parentheses
-  return paren == std::string::npos || (paren + 2 < stat.size() && stat[paren + 2] == 'Z');
+  auto st = proc_stat(std::to_string(pid));
+  return !st || st->state == 'Z';
 }
 
 using Clock = std::chrono::steady_clock;
@@ -61,12 +75,8 @@ void append_capped(std::string& dst, const char* data, std::size_t n, std::size_
 }  // namespace
 
 const std::string& agent_scope() {
-  static const std::string token = [] {
-    unsigned r = 0;
-    std::string stat = read_file("/proc/self/stat").value_or("");
-    for (char c : stat) r = r * 131 + static_cast<unsigned char>(c);  // start time is in it
-    return std::to_string(::getpid()) + "-" + std::to_string(r % 1000000);
-  }();
+  // The random part tells this agent's scopes from those of an earlier one with the same pid.
+  static const std::string token = std::to_string(::getpid()) + "-" + random_hex(4);
   return token;
 }
 
@@ -86,12 +96,7 @@ std::vector<std::pair<pid_t, pid_t>> process_table() {
     char* end = nullptr;
     long pid = std::strtol(e->d_name, &end, 10);
     if (!end || *end || pid <= 0) continue;
-    std::string stat = read_file("/proc/" + std::string(e->d_name) + "/stat").value_or("");
-    auto paren = stat.rfind(')');  // the name may hold spaces and parentheses
-    if (paren == std::string::npos || paren + 4 >= stat.size()) continue;
-    // ") S PPID ..."
-    long ppid = std::strtol(stat.c_str() + paren + 4, nullptr, 10);
-    out.emplace_back(static_cast<pid_t>(pid), static_cast<pid_t>(ppid));
+    if (auto st = proc_stat(e->d_name)) out.emplace_back(static_cast<pid_t>(pid), st->ppid);
   }
   ::closedir(d);
   return out;
@@ -113,8 +118,7 @@ bool in_scope(pid_t pid, const std::string& scope, bool prefix) {
   return false;
 }
 
-}  // namespace
-
+// The pids whose parent chain leads to `root` (not `root` itself).
 std::vector<pid_t> descendants(pid_t root) {
   auto table = process_table();
   std::vector<pid_t> out;
@@ -131,6 +135,8 @@ std::vector<pid_t> descendants(pid_t root) {
   }
   return out;
 }
+
+}  // namespace
 
 int end_scope(const std::string& scope, pid_t leader, bool prefix) {
   int killed = 0;

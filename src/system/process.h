@@ -27,8 +27,6 @@ const std::string& agent_scope();
 // SIGKILLs every process in `scope` (with `prefix`: in any scope starting with `scope.`) and
 // every descendant of `leader` (when > 0). Returns how many processes it killed.
 int end_scope(const std::string& scope, pid_t leader = -1, bool prefix = false);
-// The pids whose parent chain leads to `root` (not `root` itself).
-std::vector<pid_t> descendants(pid_t root);
 
 struct RunOptions {
   std::vector<std::string> argv;  // argv[0] is looked up on PATH

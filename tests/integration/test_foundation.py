@@ -227,7 +227,7 @@ class RateLimits(unittest.TestCase):
             self.assertTrue(all(a.get("/status").status == 200 for _ in range(10)))
 
     def test_wrong_keys_are_not_refused_by_the_rate_limit(self):
-        # Wrong keys are slowed down (test_hardening), never answered 429, and the right key
+        # Wrong keys are slowed down (test_hardening_http), never answered 429, and the right key
         # gets in whatever came before it.
         with Agent("--no-rate-limit", "--set", "rate_limit.auth_failures=5") as a:
             for _ in range(7):

@@ -38,8 +38,8 @@ TEST(Schema, Paths) {
 
 TEST(Schema, HostsInterfacesPorts) {
   EXPECT_TRUE(accepts(host(), "localhost"));
-  EXPECT_TRUE(accepts(host(), "seedbox.example.org"));
-  EXPECT_TRUE(accepts(host(), "10.0.0.2"));
+  EXPECT_TRUE(accepts(host(), "seedbox.lan"));
+  EXPECT_TRUE(accepts(host(), "127.0.0.2"));
   EXPECT_TRUE(accepts(host(), "::1"));
   EXPECT_FALSE(accepts(host(), ""));
   EXPECT_FALSE(accepts(host(), "evil\r\nhost"));
