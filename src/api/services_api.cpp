@@ -14,25 +14,6 @@ using http::ApiRequest;
 using http::ApiResponse;
 using http::Responder;
 using nlohmann::json;
-using services::ServiceError;
-
-int status_of(ServiceError::Kind k) {
-  switch (k) {
-    case ServiceError::Kind::invalid:
-      return 400;
-    case ServiceError::Kind::not_found:
-      return 404;
-    case ServiceError::Kind::conflict:
-      return 409;
-    case ServiceError::Kind::not_implemented:
-      return 501;
-    case ServiceError::Kind::unavailable:
-      return 503;
-    case ServiceError::Kind::failed:
-      break;
-  }
-  return 500;
-}
 
 }  // namespace
 
@@ -42,13 +23,7 @@ void add_services_routes(http::Router& router, services::ServiceManager* m, Serv
   // a question goes to the daemons pool.
   auto on = [](Post pool) {
     return [pool](Responder respond, std::function<ApiResponse()> f) {
-      answer_on(pool, std::move(respond), [f = std::move(f)] {
-        try {
-          return f();
-        } catch (const ServiceError& e) {
-          return ApiResponse::error(status_of(e.kind), e.what());
-        }
-      });
+      answer_on(pool, std::move(respond), std::move(f));
     };
   };
   auto run = on(pools.daemons);
@@ -89,13 +64,13 @@ void add_services_routes(http::Router& router, services::ServiceManager* m, Serv
                 }});
   }
   router.add({"GET", "/services/config", http::sync([m](const ApiRequest&) {
-                return ApiResponse::ok({{"success", true}, {"config", m->config_all()}});
+                return ApiResponse::ok({{"success", true}, {"config", m->shown_config_all()}});
               })});
   router.add(
       {"GET", "/services/config/{service_name}", http::sync([m, known](const ApiRequest& req) {
          std::string name = known(req);
          return ApiResponse::ok(
-             {{"success", true}, {"service", name}, {"config", m->config(name)}});
+             {{"success", true}, {"service", name}, {"config", m->shown_config(name)}});
        })});
   router.add({"POST", "/services/config",
               [m, run](ApiRequest& req, Responder respond) {

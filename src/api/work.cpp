@@ -5,17 +5,41 @@
 #include "core/errors.h"
 #include "core/log.h"
 #include "files/paths.h"
+#include "services/service.h"
 
 namespace moccha::api {
 
 using http::ApiError;
 using http::ApiResponse;
 
+int status_for(services::ServiceError::Kind kind) {
+  using Kind = services::ServiceError::Kind;
+  switch (kind) {
+    case Kind::invalid:
+      return 400;
+    case Kind::not_found:
+      return 404;
+    case Kind::conflict:
+      return 409;
+    case Kind::not_implemented:
+      return 501;
+    case Kind::bad_reply:
+      return 502;
+    case Kind::unavailable:
+      return 503;
+    case Kind::failed:
+      break;
+  }
+  return 500;
+}
+
 ApiResponse reply_for_current_exception() {
   try {
     throw;
   } catch (const ApiError& e) {
     return ApiResponse::error(e.status, e.what(), e.message);
+  } catch (const services::ServiceError& e) {
+    return ApiResponse::error(status_for(e.kind), e.what());
   } catch (const DiskFull& e) {
     return ApiResponse::error(507, "insufficient storage", e.what());
   } catch (const files::Error& e) {

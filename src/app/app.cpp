@@ -10,6 +10,8 @@
 #include <iostream>
 
 #include "api/deluge_api.h"
+#include "api/downloads_api.h"
+#include "api/events_api.h"
 #include "api/exec_api.h"
 #include "api/files_api.h"
 #include "api/services_api.h"
@@ -21,8 +23,12 @@
 #include "files/paths.h"
 #include "http/router.h"
 #include "http/server.h"
+#include "services/deluge/deluge_downloads.h"
 #include "services/deluge/deluge_service.h"
+#include "services/downloads.h"
+#include "services/events.h"
 #include "services/manager.h"
+#include "services/webhooks.h"
 #include "store/database.h"
 #include "store/files.h"
 #include "system/monitor.h"
@@ -127,18 +133,28 @@ int serve(Config config) {
       router, {&engine, db.get(), quick_pool.poster(), jobs_pool.poster(), config.workspace,
                config.python, config.shell.default_timeout_s, config.shell.max_timeout_s,
                config.exec.output_limit_bytes, config.pip.index_url, config.pip.timeout_s});
+  // The one event bus; webhooks are its subscriber, fed each service's current config.
+  services::EventBus events;
   std::vector<std::unique_ptr<services::Service>> service_list;
-  auto deluge_service = std::make_unique<deluge::DelugeService>(config.data_dir);
+  auto deluge_service = std::make_unique<deluge::DelugeService>(config.data_dir, &events);
   deluge::DelugeService* deluge = deluge_service.get();
   service_list.push_back(std::move(deluge_service));
   service_list.push_back(std::make_unique<services::PendingService>(
       "jdownloader", nlohmann::json{{"enabled", false}, {"autostart", true}}));
   service_list.push_back(std::make_unique<services::PendingService>(
       "mega", nlohmann::json{{"enabled", false}, {"autostart", true}}));
-  services::ServiceManager service_manager(config.data_dir, std::move(service_list));
+  services::ServiceManager service_manager(config.data_dir, std::move(service_list), &events);
+  services::Webhooks webhooks(events, [&service_manager](const std::string& name) {
+    return service_manager.has(name) ? service_manager.config(name) : nlohmann::json();
+  });
+  deluge::DelugeDownloads deluge_downloads(deluge);
+  services::DownloadQueue downloads;
+  downloads.add_source(&deluge_downloads);
   api::add_services_routes(router, &service_manager, {jobs_pool.poster(), daemons_pool.poster()});
   api::add_deluge_routes(router, deluge, &path_policy, daemons_pool.poster());
   api::add_files_routes(router, {&path_policy, upload_temp, quick_pool.poster()});
+  api::add_downloads_routes(router, &downloads, daemons_pool.poster());
+  api::add_events_routes(router, &events);
 
   http::ServerOptions options{config.host, static_cast<unsigned short>(config.port), config.api_key,
                               config.limits, config.rate_limit};
@@ -156,6 +172,7 @@ int serve(Config config) {
   signals.async_wait([&](boost::system::error_code ec, int sig) {
     if (ec) return;
     log::info("signal {}: shutting down", sig);
+    events.close();  // event streams end now rather than at the grace's end
     // Requests still running when the grace ends are answered 503; the execution they wait
     // on is interrupted rather than left running into the kernel's end.
     server.shutdown([&] { ioc.stop(); }, [&] { engine.interrupt(); });

@@ -5,6 +5,7 @@ namespace moccha::http {
 RateGroup rate_group(std::string_view path) {
   if (path == "/services/deluge" || path.starts_with("/services/deluge/")) return RateGroup::deluge;
   if (path == "/services" || path.starts_with("/services/")) return RateGroup::services;
+  if (path == "/downloads" || path.starts_with("/downloads/")) return RateGroup::services;
   return RateGroup::system;
 }
 

@@ -15,8 +15,8 @@
 
 namespace moccha::http {
 
-// Rate-limit groups of the spec: /services/deluge/* is "deluge", other /services* "services",
-// everything else "system".
+// Rate-limit groups of the spec: /services/deluge/* is "deluge", other /services* and the
+// download queue /downloads* "services", everything else "system".
 enum class RateGroup { system, services, deluge };
 RateGroup rate_group(std::string_view path);
 const char* to_string(RateGroup group);

@@ -1,9 +1,11 @@
 #include "services/manager.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
 #include "core/log.h"
+#include "services/events.h"
 #include "store/files.h"
 
 namespace moccha::services {
@@ -26,8 +28,9 @@ json read_json(const fs::path& p) {
 
 }  // namespace
 
-ServiceManager::ServiceManager(std::string data_dir, std::vector<std::unique_ptr<Service>> services)
-    : data_dir_(std::move(data_dir)) {
+ServiceManager::ServiceManager(std::string data_dir, std::vector<std::unique_ptr<Service>> services,
+                               EventBus* events)
+    : data_dir_(std::move(data_dir)), events_(events) {
   for (auto& s : services) {
     std::string name = s->name();
     order_.push_back(name);
@@ -124,6 +127,7 @@ json ServiceManager::start(const std::string& name) {
   }
   json result = e.service->start(config(name));
   save_running();
+  publish("service.started", name, result);
   return {{"message", name + " started successfully"}, {"result", result}};
 }
 
@@ -133,15 +137,19 @@ json ServiceManager::stop(const std::string& name) {
   bool was = e.service->running();
   e.service->stop();
   save_running();
+  if (was) publish("service.stopped", name, nullptr);
   return {{"message", was ? name + " stopped" : name + " was not running"}};
 }
 
 json ServiceManager::restart(const std::string& name) {
   Entry& e = entry(name);
   std::lock_guard op(e.op);
+  bool was = e.service->running();
   e.service->stop();
+  if (was) publish("service.stopped", name, nullptr);
   json result = e.service->start(config(name));
   save_running();
+  publish("service.started", name, result);
   return {{"message", name + " restarted"}, {"result", result}};
 }
 
@@ -151,9 +159,24 @@ json ServiceManager::config(const std::string& name) const {
   return config_[name];
 }
 
-json ServiceManager::config_all() const {
-  std::lock_guard lock(config_mu_);
-  return config_;
+json ServiceManager::shown_config(const std::string& name) const {
+  json c = config(name);
+  for (const auto& k : entry(name).service->secrets())
+    if (c.contains(k) && c[k].is_string() && !c[k].get<std::string>().empty()) c[k] = kSecretMask;
+  return c;
+}
+
+json ServiceManager::shown_config_all() const {
+  json out = json::object();
+  for (const auto& name : order_) out[name] = shown_config(name);
+  return out;
+}
+
+void ServiceManager::publish(const char* type, const std::string& name, const json& result) {
+  if (!events_) return;
+  json fields = {{"service", name}, {"id", nullptr}};
+  if (result.is_object() && result.contains("pid")) fields["pid"] = result["pid"];
+  events_->publish(type, std::move(fields));
 }
 
 std::vector<std::string> ServiceManager::update(const std::string& name, const json& changes) {
@@ -167,9 +190,12 @@ std::vector<std::string> ServiceManager::update(const std::string& name, const j
     before = config_[name];
   }
   after = before;
+  auto secrets = e.service->secrets();
   for (const auto& [k, v] : changes.items()) {
     if (!before.contains(k))
       throw ServiceError(ServiceError::Kind::invalid, "unknown key '" + k + "' for " + name);
+    if (v == kSecretMask && std::find(secrets.begin(), secrets.end(), k) != secrets.end())
+      continue;  // the mask sent back: the secret stays as it is
     if (!same_type(before[k], v))
       throw ServiceError(ServiceError::Kind::invalid,
                          "key '" + k + "' must be a " + std::string(before[k].type_name()));

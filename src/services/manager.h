@@ -17,11 +17,16 @@
 
 namespace moccha::services {
 
+class EventBus;
+inline constexpr const char* kSecretMask = "********";
+
 class ServiceManager {
  public:
   // Reads the config file (missing keys get defaults; a file that does not parse is kept aside
   // as .bad and replaced by defaults, with a log line) and the record of what was running.
-  ServiceManager(std::string data_dir, std::vector<std::unique_ptr<Service>> services);
+  // `events` (may be null) gets service.started and service.stopped.
+  ServiceManager(std::string data_dir, std::vector<std::unique_ptr<Service>> services,
+                 EventBus* events = nullptr);
   ~ServiceManager();  // stops the supervisor; call shutdown() first to stop the daemons
 
   std::vector<std::string> names() const;
@@ -34,10 +39,14 @@ class ServiceManager {
   nlohmann::json stop(const std::string& name);
   nlohmann::json restart(const std::string& name);
 
+  // The stored config, secrets included: for the service itself, never for a reply.
   nlohmann::json config(const std::string& name) const;
-  nlohmann::json config_all() const;
+  // The config as GET /services/config shows it: each set secret as "********".
+  nlohmann::json shown_config(const std::string& name) const;
+  nlohmann::json shown_config_all() const;
   // Validates the merged config as a whole, writes it atomically, applies it live. Returns
-  // the keys that need a restart. Throws ServiceError(invalid) and changes nothing.
+  // the keys that need a restart. A secret sent back as "********" keeps its value. Throws
+  // ServiceError(invalid) and changes nothing.
   std::vector<std::string> update(const std::string& name, const nlohmann::json& changes);
 
   // Starts the services that were running when the agent last stopped (config "autostart").
@@ -55,8 +64,10 @@ class ServiceManager {
   Entry& entry(const std::string& name) const;
   void save_config_locked() const;
   void save_running() const;
+  void publish(const char* type, const std::string& name, const nlohmann::json& result);
 
   std::string data_dir_;
+  EventBus* events_;
   std::map<std::string, std::unique_ptr<Entry>> entries_;
   std::vector<std::string> order_;
   mutable std::mutex config_mu_;

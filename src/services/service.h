@@ -12,7 +12,8 @@ namespace moccha::services {
 
 class ServiceError : public std::runtime_error {
  public:
-  enum class Kind { invalid, not_implemented, unavailable, failed, conflict, not_found };
+  // bad_reply: the engine answered something we cannot read (502).
+  enum class Kind { invalid, not_implemented, unavailable, failed, conflict, not_found, bad_reply };
   ServiceError(Kind kind, std::string message)
       : std::runtime_error(std::move(message)), kind(kind) {}
   Kind kind;
@@ -25,6 +26,8 @@ class Service {
   // The full default config. Its keys and value types are the schema: an update with another
   // key or type is refused before anything is written.
   virtual nlohmann::json defaults() const = 0;
+  // The config keys that hold secrets: shown as "********", and kept when that is sent back.
+  virtual std::vector<std::string> secrets() const { return {}; }
   // Checks a whole merged config beyond types (ranges, absolute paths). Throws invalid.
   virtual void validate(const nlohmann::json& config) const = 0;
   // {"running", "connected", ...}; never throws for a stopped service.

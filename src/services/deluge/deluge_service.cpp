@@ -11,7 +11,9 @@
 #include "core/hex.h"
 #include "core/log.h"
 #include "core/time_util.h"
+#include "services/deluge/deluge_downloads.h"
 #include "services/deluge/torrent_file.h"
+#include "services/events.h"
 #include "services/schema.h"
 #include "store/files.h"
 #include "system/process.h"
@@ -37,16 +39,6 @@ bool on_path(const std::string& program) {
   return false;
 }
 
-std::string tail_of(const fs::path& file, std::size_t bytes) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) return {};
-  in.seekg(0, std::ios::end);
-  auto size = static_cast<std::size_t>(in.tellg());
-  in.seekg(static_cast<std::streamoff>(size > bytes ? size - bytes : 0));
-  std::string s((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  return s;
-}
-
 // The auth file's line for `user` ("user:password:level"), or empty.
 std::string auth_password(const fs::path& auth, const std::string& user) {
   std::ifstream in(auth);
@@ -66,11 +58,14 @@ double speed(const json& kib) {
 
 }  // namespace
 
-DelugeService::DelugeService(std::string data_dir) : data_dir_(std::move(data_dir)) {}
+DelugeService::DelugeService(std::string data_dir, services::EventBus* events)
+    : data_dir_(std::move(data_dir)), events_(events), daemon_("deluge", "deluged", events) {
+  daemon_.on_death([this] { on_death_locked(); });
+}
 
 DelugeService::~DelugeService() {
   std::lock_guard lock(mu_);
-  if (pid_ > 0) stop_locked();
+  stop_locked();
 }
 
 json DelugeService::defaults() const {
@@ -191,7 +186,7 @@ void DelugeService::install_deluged() {
 
 json DelugeService::start(const json& config) {
   std::lock_guard lock(mu_);
-  restart_pending_ = false;
+  daemon_.cancel_restart();
   return start_locked(config);
 }
 
@@ -218,7 +213,7 @@ json DelugeService::start_locked(const json& c) {
     install_deluged();
   }
   fs::path dir = c["config_dir"].get<std::string>();
-  stop_left_behind(dir);
+  daemon_.stop_left_behind(dir);  // before the probe, which it would answer
   {
     // Something already on the RPC port: a deluged that takes our login is used as it is;
     // anything else would make ours fail with a log of tracebacks, so it is said plainly.
@@ -271,51 +266,29 @@ json DelugeService::start_locked(const json& c) {
     argv.push_back("-i");
     argv.push_back(c["listen_interface"].get<std::string>());
   }
-  std::string error;
-  cap_output_locked();
-  pid_ = sys::spawn_daemon(argv, (dir / "deluged.out").string(), error);
-  if (pid_ < 0) throw ServiceError(ServiceError::Kind::failed, "cannot start deluged: " + error);
-  started_at_ = Clock::now();
-  log::info("deluged started (pid {}), RPC port {}", pid_, port);
-  try {
-    store::write_file_atomic(dir / "deluged.pid", std::to_string(pid_) + "\n", 0600);
-  } catch (const std::system_error& e) {
-    log::warn("cannot record deluged's pid: {}", e.what());
-  }
-  // Ready when its RPC answers a login; bounded, and watching that it did not die.
-  rpc_ = std::make_shared<RpcClient>(rpc_config(c));
-  auto deadline = Clock::now() + std::chrono::seconds(30);
-  std::string last;
-  while (true) {
-    std::string end = sys::reap_if_exited(pid_);
-    if (!end.empty()) {
-      pid_ = -1;
-      last_exit_ = end;
-      last_error_ = tail_of(dir / "deluged.log", 2000);
-      rpc_.reset();
-      throw ServiceError(ServiceError::Kind::failed,
-                         "deluged exited while starting (" + end + "): " + last_error_);
-    }
+  services::DaemonSpec spec;
+  spec.argv = std::move(argv);
+  spec.dir = dir;
+  spec.log_file = dir / "deluged.log";
+  spec.auto_restart = c["auto_restart"].get<bool>();
+  // Ready when its RPC answers a login.
+  auto rpc = std::make_shared<RpcClient>(rpc_config(c));
+  spec.ready = [&rpc](std::string& why) {
     try {
-      rpc_->connect();
-      break;
+      rpc->connect();
+      return true;
     } catch (const RpcError& e) {
-      last = e.what();
+      why = e.what();
+      return false;
     }
-    if (Clock::now() >= deadline) {
-      sys::stop_daemon(pid_, std::chrono::seconds(5));
-      pid_ = -1;
-      rpc_.reset();
-      throw ServiceError(
-          ServiceError::Kind::failed,
-          "deluged did not answer on port " + std::to_string(port) + " within 30 s: " + last);
-    }
-    ::usleep(200000);
-  }
+  };
+  daemon_.start(spec);
+  rpc_ = std::move(rpc);
+  log::info("deluged is up (pid {}), RPC port {}", daemon_.pid(), port);
   intended_ = true;
   start_watch_locked();
   start_events_locked();
-  return {{"pid", pid_}, {"host", host}, {"port", port}, {"managed", true}};
+  return {{"pid", daemon_.pid()}, {"host", host}, {"port", port}, {"managed", true}};
 }
 
 json DelugeService::attach_locked(const json& c, std::unique_ptr<RpcClient> rpc) {
@@ -325,35 +298,6 @@ json DelugeService::attach_locked(const json& c, std::unique_ptr<RpcClient> rpc)
   start_watch_locked();
   start_events_locked();
   return {{"pid", nullptr}, {"host", c["host"]}, {"port", c["port"]}, {"managed", false}};
-}
-
-void DelugeService::cap_output_locked() {
-  // deluged 2.0.3 on Python 3.11 prints a traceback for many of its own log calls (a logging
-  // API mismatch; the daemon works): its stdout/stderr would grow with every torrent.
-  constexpr std::uintmax_t kMaxOutputBytes = 8u << 20;
-  if (!config_.is_object()) return;
-  fs::path out = fs::path(config_["config_dir"].get<std::string>()) / "deluged.out";
-  if (store::cap_appended_log(out, kMaxOutputBytes))
-    log::info("{} passed {} bytes: kept as .1 and emptied", out.string(), kMaxOutputBytes);
-}
-
-void DelugeService::stop_left_behind(const fs::path& dir) {
-  fs::path pidfile = dir / "deluged.pid";
-  std::ifstream in(pidfile);
-  pid_t pid = 0;
-  if (!(in >> pid) || pid <= 0) return;
-  // Only if that pid is still a deluged of this config dir: pids are reused.
-  std::string cmd = sys::command_line(pid);
-  if (cmd.find("deluged") != std::string::npos &&
-      cmd.find(" " + dir.string() + " ") != std::string::npos) {
-    log::warn("deluged (pid {}) was left running by an earlier agent: stopping it", pid);
-    if (!sys::stop_process(pid, std::chrono::seconds(10)))
-      throw ServiceError(ServiceError::Kind::failed,
-                         "the deluged an earlier agent left running (pid " + std::to_string(pid) +
-                             ") does not stop");
-  }
-  std::error_code ec;
-  fs::remove(pidfile, ec);
 }
 
 void DelugeService::stop() {
@@ -366,60 +310,30 @@ void DelugeService::stop_locked() {
   watch_.reset();  // joins its thread
   watch_rpc_.reset();
   intended_ = false;
-  restart_pending_ = false;
+  daemon_.cancel_restart();
   if (external_) {
     rpc_.reset();
     external_ = false;
     return;
   }
-  if (pid_ <= 0) return;
   // Politely first: the daemon saves its state (resume data) on shutdown.
-  if (rpc_) {
-    try {
-      rpc_->call("daemon.shutdown");
-    } catch (const RpcError&) {
-      // A dropped connection is the expected answer to a shutdown.
-    }
-  }
-  rpc_.reset();
-  std::string end;
-  for (int i = 0; i < 500 && end.empty(); ++i) {  // up to 10 s
-    end = sys::reap_if_exited(pid_);
-    if (end.empty()) ::usleep(20000);
-  }
-  if (end.empty()) end = sys::stop_daemon(pid_, std::chrono::seconds(5));
-  last_exit_ = end;
-  log::info("deluged (pid {}) stopped: {}", pid_, end);
-  pid_ = -1;
-  std::error_code ec;
-  fs::remove(fs::path(config_["config_dir"].get<std::string>()) / "deluged.pid", ec);
+  auto rpc = std::move(rpc_);
+  daemon_.stop([&rpc] {
+    if (rpc) rpc->call("daemon.shutdown");
+  });
 }
 
 bool DelugeService::alive_locked() {
   if (external_) return rpc_ != nullptr;
-  return child_alive_locked();
+  return daemon_.alive();
 }
 
-bool DelugeService::child_alive_locked() {
-  if (pid_ <= 0) return false;
-  std::string end = sys::reap_if_exited(pid_);
-  if (end.empty()) return true;
-  last_exit_ = end;
-  last_error_ = tail_of(fs::path(config_["config_dir"].get<std::string>()) / "deluged.log", 2000);
-  log::warn("deluged (pid {}) died unexpectedly: {}", pid_, end);
-  pid_ = -1;
+void DelugeService::on_death_locked() {
   stop_events_locked();
   watch_.reset();
   watch_rpc_.reset();
   rpc_.reset();
-  if (intended_ && config_.value("auto_restart", true)) {
-    restart_pending_ = true;
-    restart_at_ = Clock::now() + backoff_;
-    backoff_ = std::min(backoff_ * 2, std::chrono::seconds(60));
-  } else {
-    intended_ = false;
-  }
-  return false;
+  if (!config_.value("auto_restart", true)) intended_ = false;
 }
 
 bool DelugeService::running() {
@@ -430,12 +344,7 @@ bool DelugeService::running() {
 std::shared_ptr<RpcClient> DelugeService::rpc() {
   std::lock_guard lock(mu_);
   if (rpc_ && alive_locked()) return rpc_;
-  if (intended_ && restart_pending_)
-    throw ServiceError(ServiceError::Kind::unavailable,
-                       "deluged stopped unexpectedly (" + last_exit_ +
-                           ") and is being restarted; try again shortly");
-  throw ServiceError(ServiceError::Kind::unavailable,
-                     "start it with POST /services/deluge/start (moccha service-start deluge)");
+  throw ServiceError(ServiceError::Kind::unavailable, daemon_.unavailable_reason());
 }
 
 json DelugeService::status() {
@@ -450,11 +359,8 @@ json DelugeService::status() {
           {"host", c["host"]},
           {"port", c["port"]},
           {"download_path", c["download_path"]},
-          {"managed", up && !external_},
-          {"pid", pid_ > 0 ? json(pid_) : json(nullptr)},
-          {"restarts", restarts_},
-          {"last_exit", last_exit_.empty() ? json(nullptr) : json(last_exit_)},
-          {"last_error", last_error_.empty() ? json(nullptr) : json(last_error_)}};
+          {"managed", up && !external_}};
+    st.update(daemon_.status());
     if (up) rpc = rpc_;
   }
   // Asked without the service lock: a daemon slow to answer holds up this status (and calls on
@@ -499,7 +405,7 @@ std::vector<std::string> DelugeService::apply(const json& before, const json& af
     }
   }
   config_ = after;
-  set_hooks(after);
+  daemon_.set_auto_restart(after["auto_restart"].get<bool>());
   if (before["auto_add_folder"] != after["auto_add_folder"]) {
     watch_.reset();
     watch_rpc_.reset();
@@ -508,14 +414,8 @@ std::vector<std::string> DelugeService::apply(const json& before, const json& af
   return restart;
 }
 
-void DelugeService::set_hooks(const json& config) {
-  std::lock_guard lock(hooks_mu_);
-  hook_urls_ = config.value("webhooks", json::array()).get<std::vector<std::string>>();
-  hook_secret_ = config.value("webhook_secret", "");
-}
-
 void DelugeService::start_events_locked() {
-  set_hooks(config_);
+  if (!events_) return;
   events_stop_ = false;
   events_thread_ = std::thread([this, cfg = rpc_config(config_)] { events_loop(cfg); });
 }
@@ -533,36 +433,54 @@ void DelugeService::events_loop(RpcConfig config) {
     try {
       if (!subscribed) {
         rpc.connect();
-        rpc.call("daemon.set_event_interest", json::array({json::array({"TorrentFinishedEvent"})}));
+        rpc.call("daemon.set_event_interest",
+                 json::array({json::array({"TorrentAddedEvent", "TorrentStateChangedEvent",
+                                           "TorrentFinishedEvent", "TorrentRemovedEvent"})}));
         subscribed = true;
       }
       auto ev = rpc.wait_event(std::chrono::milliseconds(300));
-      if (!ev || (*ev)[0] != "TorrentFinishedEvent" || !(*ev)[1].is_array() || (*ev)[1].empty())
-        continue;
-      std::string id = (*ev)[1][0].get<std::string>();
-      std::vector<std::string> urls;
-      std::string secret;
-      {
-        std::lock_guard lock(hooks_mu_);
-        urls = hook_urls_;
-        secret = hook_secret_;
-      }
-      if (urls.empty()) continue;
-      json s =
-          rpc.call("core.get_torrent_status",
-                   json::array({id, json::array({"name", "total_wanted", "download_location"})}));
-      json payload = {{"event", "torrent_finished"},
-                      {"torrent_id", id},
-                      {"name", s.value("name", "")},
-                      {"size", s.value("total_wanted", 0LL)},
-                      {"download_path", s.value("download_location", "")},
-                      {"time", iso8601_utc_now()}};
-      log::info("torrent {} finished: notifying {} webhook(s)", id, urls.size());
-      webhooks_.send(urls, secret, payload);
+      if (ev && (*ev)[1].is_array() && !(*ev)[1].empty() && (*ev)[1][0].is_string())
+        forward(rpc, *ev);
     } catch (const std::exception& e) {
       subscribed = false;  // reconnect and subscribe again, unless we are stopping
       for (int i = 0; i < 10 && !events_stop_; ++i) ::usleep(100000);
     }
+  }
+}
+
+void DelugeService::forward(RpcClient& rpc, const json& ev) {
+  const std::string name = ev[0].get<std::string>();
+  const std::string hash = ev[1][0].get<std::string>();
+  json fields = {{"service", "deluge"}, {"id", "deluge:" + hash}, {"native_id", hash}};
+  if (name == "TorrentRemovedEvent") {
+    fields["state"] = "canceled";
+    fields["detail"] = "Removed";
+    events_->publish("download.state", fields);
+    return;
+  }
+  json s = rpc.call("core.get_torrent_status",
+                    json::array({hash, json::array({"name", "total_wanted", "download_location",
+                                                    "state", "is_finished"})}));
+  fields["name"] = s.value("name", "");
+  if (name == "TorrentFinishedEvent") {
+    fields["size"] = s.value("total_wanted", 0LL);
+    fields["dir"] = s.value("download_location", "");
+    fields["path"] = (fs::path(s.value("download_location", "")) / s.value("name", "")).string();
+    events_->publish("download.finished", fields);
+    return;
+  }
+  std::string detail =
+      name == "TorrentStateChangedEvent" && ev[1].size() > 1 && ev[1][1].is_string()
+          ? ev[1][1].get<std::string>()
+          : s.value("state", "");
+  fields["detail"] = detail;
+  fields["state"] = common_state(detail, s.value("is_finished", false));
+  if (name == "TorrentAddedEvent") {
+    events_->publish("download.added", fields);
+  } else if (detail == "Error") {
+    events_->publish("download.failed", fields);
+  } else {
+    events_->publish("download.state", fields);
   }
 }
 
@@ -612,28 +530,7 @@ void DelugeService::add_from_folder(RpcClient& rpc, const std::string& path) {
 void DelugeService::supervise() {
   std::lock_guard lock(mu_);
   if (!intended_ || external_) return;
-  cap_output_locked();
-  if (restart_pending_) {
-    if (Clock::now() < restart_at_) return;
-    restart_pending_ = false;
-    try {
-      ++restarts_;
-      start_locked(config_);
-      log::info("deluged restarted by supervision (restart {})", restarts_);
-    } catch (const std::exception& e) {
-      last_error_ = e.what();
-      log::error("restarting deluged failed: {}", e.what());
-      intended_ = true;
-      restart_pending_ = true;
-      restart_at_ = Clock::now() + backoff_;
-      backoff_ = std::min(backoff_ * 2, std::chrono::seconds(60));
-    }
-    return;
-  }
-  if (child_alive_locked() && Clock::now() - started_at_ > std::chrono::minutes(1)) {
-    // Up for a minute: a later death starts the back-off from the beginning again.
-    backoff_ = std::chrono::seconds(1);
-  }
+  daemon_.supervise([this] { start_locked(config_); });
 }
 
 }  // namespace moccha::deluge

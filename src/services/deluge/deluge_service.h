@@ -1,6 +1,6 @@
-// Deluge as a managed service: the daemon's lifecycle (install, config, spawn, readiness,
-// supervision, stop) and its RPC connection. A `host` other than localhost is a remote daemon
-// we connect to but never spawn; so is a local deluged already on the port that takes our
+// Deluge as a managed service: its config (core.conf, the auth file), its RPC connection and
+// its events; the daemon's life is services::Daemon's. A `host` other than localhost is a remote
+// daemon we connect to but never spawn; so is a local deluged already on the port that takes our
 // login (the user's own). One of ours that an earlier agent left running is stopped first.
 #pragma once
 
@@ -14,20 +14,21 @@
 #include <string>
 #include <thread>
 
+#include "services/daemon.h"
 #include "services/deluge/rpc_client.h"
 #include "services/deluge/watch_folder.h"
-#include "services/deluge/webhooks.h"
 #include "services/service.h"
 
 namespace moccha::deluge {
 
 class DelugeService : public services::Service {
  public:
-  explicit DelugeService(std::string data_dir);
+  DelugeService(std::string data_dir, services::EventBus* events);
   ~DelugeService() override;
 
   std::string name() const override { return "deluge"; }
   nlohmann::json defaults() const override;
+  std::vector<std::string> secrets() const override { return {"password", "webhook_secret"}; }
   void validate(const nlohmann::json& config) const override;
   nlohmann::json status() override;
   nlohmann::json start(const nlohmann::json& config) override;
@@ -52,47 +53,35 @@ class DelugeService : public services::Service {
   nlohmann::json start_locked(const nlohmann::json& config);
   // Uses a daemon we do not own (connected, never spawned or stopped).
   nlohmann::json attach_locked(const nlohmann::json& config, std::unique_ptr<RpcClient> rpc);
-  // Stops the deluged recorded in CONFIG_DIR/deluged.pid if it is still running from an agent
-  // that ended without stopping it (killed), so this start owns its daemon again.
-  static void stop_left_behind(const std::filesystem::path& config_dir);
-  // Keeps CONFIG_DIR/deluged.out (the daemon's stdout and stderr) bounded.
-  void cap_output_locked();
   void stop_locked();
   bool alive_locked();
-  // Reaps the child if it has ended, recording how (and scheduling a restart when that was
-  // unexpected). True while it lives.
-  bool child_alive_locked();
+  // What a death of the daemon leaves to tear down (events, watcher, connection).
+  void on_death_locked();
   void install_deluged();
   RpcConfig rpc_config(const nlohmann::json& config) const;
   // The auto_add_folder watcher, with an RPC connection of its own (it never takes mu_).
   void start_watch_locked();
   static void add_from_folder(RpcClient& rpc, const std::string& path);
-  // TorrentFinishedEvent -> webhooks, on a connection and thread of their own (never mu_).
+  // Deluge's torrent events -> download.* on the bus, on a connection and thread of their own
+  // (never mu_).
   void start_events_locked();
   void stop_events_locked();
   void events_loop(RpcConfig config);
-  void set_hooks(const nlohmann::json& config);
+  void forward(RpcClient& rpc, const nlohmann::json& event);
 
   std::string data_dir_;
+  services::EventBus* events_;
   std::mutex mu_;
-  pid_t pid_ = -1;
+  services::Daemon daemon_;
   bool external_ = false;  // a daemon we do not own: remote, or already on the port
   bool intended_ = false;  // we want it running (supervision restarts it)
-  int restarts_ = 0;
-  std::string last_exit_, last_error_;
+  std::string last_error_;
   nlohmann::json config_;
   std::shared_ptr<RpcClient> rpc_;
   std::unique_ptr<RpcClient> watch_rpc_;
   std::unique_ptr<WatchFolder> watch_;
   std::thread events_thread_;
   std::atomic<bool> events_stop_{false};
-  std::mutex hooks_mu_;
-  std::vector<std::string> hook_urls_;
-  std::string hook_secret_;
-  Webhooks webhooks_;
-  std::chrono::steady_clock::time_point started_at_{}, restart_at_{};
-  bool restart_pending_ = false;
-  std::chrono::seconds backoff_{1};
 };
 
 }  // namespace moccha::deluge

@@ -1,4 +1,4 @@
-#include "services/deluge/webhooks.h"
+#include "services/webhooks.h"
 
 #include <curl/curl.h>
 #include <openssl/hmac.h>
@@ -9,8 +9,11 @@
 
 #include "core/hex.h"
 #include "core/log.h"
+#include "services/events.h"
 
-namespace moccha::deluge {
+namespace moccha::services {
+
+using json = nlohmann::json;
 
 std::string hmac_sha256_hex(const std::string& key, const std::string& data) {
   unsigned char mac[EVP_MAX_MD_SIZE];
@@ -20,9 +23,39 @@ std::string hmac_sha256_hex(const std::string& key, const std::string& data) {
   return to_hex(std::string_view(reinterpret_cast<char*>(mac), len));
 }
 
-Webhooks::Webhooks() : thread_([this] { loop(); }) {}
+json webhook_payload(const Event& e) {
+  if (e.type != "download.finished") return nullptr;
+  const json& d = e.data;
+  std::string service = d.value("service", "");
+  if (service == "deluge")
+    return {{"event", "torrent_finished"},         {"torrent_id", d.value("native_id", "")},
+            {"name", d.value("name", "")},         {"size", d.value("size", 0LL)},
+            {"download_path", d.value("dir", "")}, {"time", d.value("time", "")}};
+  return {{"event", "download_finished"}, {"service", service},
+          {"id", d.value("id", "")},      {"name", d.value("name", "")},
+          {"size", d.value("size", 0LL)}, {"path", d.value("path", "")},
+          {"time", d.value("time", "")}};
+}
+
+Webhooks::Webhooks(EventBus& bus, ConfigOf config_of)
+    : bus_(bus), config_of_(std::move(config_of)), thread_([this] { loop(); }) {
+  subscription_ = bus_.subscribe([this](const Event& e) { on_event(e); });
+}
+
+void Webhooks::on_event(const Event& e) {
+  json payload = webhook_payload(e);
+  if (payload.is_null() || !config_of_) return;
+  json config = config_of_(e.data.value("service", ""));
+  if (!config.is_object() || !config.contains("webhooks")) return;
+  auto urls = config["webhooks"].get<std::vector<std::string>>();
+  if (urls.empty()) return;
+  log::info("{} {} finished: notifying {} webhook(s)", e.data.value("service", ""),
+            e.data.value("id", ""), urls.size());
+  send(urls, config.value("webhook_secret", ""), payload);
+}
 
 Webhooks::~Webhooks() {
+  bus_.unsubscribe(subscription_);
   {
     std::lock_guard lock(mu_);
     stop_ = true;
@@ -41,7 +74,7 @@ void Webhooks::send(const std::vector<std::string>& urls, const std::string& sec
         log::warn("webhook queue full: dropping the delivery to {}", url);
         continue;
       }
-      queue_.push_back({url, secret, body});
+      queue_.push_back({url, secret, body, payload.value("event", "")});
     }
   }
   cv_.notify_all();
@@ -54,7 +87,8 @@ bool Webhooks::post(const Delivery& d, std::string& error) {
     return false;
   }
   curl_slist* headers = curl_slist_append(nullptr, "Content-Type: application/json");
-  headers = curl_slist_append(headers, "X-Moccha-Event: torrent_finished");
+  std::string event = "X-Moccha-Event: " + d.event;
+  headers = curl_slist_append(headers, event.c_str());
   if (!d.secret.empty()) {
     std::string sig = "X-Moccha-Signature: sha256=" + hmac_sha256_hex(d.secret, d.body);
     headers = curl_slist_append(headers, sig.c_str());
@@ -113,4 +147,4 @@ void Webhooks::loop() {
   }
 }
 
-}  // namespace moccha::deluge
+}  // namespace moccha::services

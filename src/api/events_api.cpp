@@ -1,0 +1,88 @@
+#include "api/events_api.h"
+
+#include <charconv>
+#include <memory>
+
+#include "http/router.h"
+#include "services/events.h"
+
+namespace moccha::api {
+namespace {
+
+using http::ApiError;
+using http::ApiRequest;
+using http::ApiResponse;
+using nlohmann::json;
+using services::EventBus;
+
+constexpr std::chrono::seconds kHeartbeat{15};
+
+class EventStream : public http::BodyStream {
+ public:
+  EventStream(EventBus* bus, std::int64_t after, bool first_is_reset)
+      : bus_(bus), after_(after), pending_reset_(first_is_reset) {}
+
+  void next(std::function<void(std::optional<std::string>)> deliver) override {
+    if (!started_) {
+      // The client's retry delay, and a first byte so it sees the stream is open.
+      started_ = true;
+      deliver(std::string("retry: 3000\n: moccha events\n\n"));
+      return;
+    }
+    // The server keeps this stream alive until `deliver` is called: `this` stays valid.
+    bus_->wait_after(after_, kHeartbeat, [this, deliver = std::move(deliver)](EventBus::Batch b) {
+      if (b.closed) return deliver(std::nullopt);
+      std::string text;
+      if (b.reset || pending_reset_) {
+        pending_reset_ = false;
+        json data = {{"type", "reset"},
+                     {"reason",
+                      "events since the id you gave are no longer "
+                      "kept: reload the state"}};
+        text += "event: reset\ndata: " + data.dump() + "\n\n";
+      }
+      for (const auto& e : b.events) {
+        text += e.sse;
+        after_ = e.id;
+      }
+      if (text.empty()) text = ": heartbeat\n\n";
+      deliver(std::move(text));
+    });
+  }
+
+ private:
+  EventBus* bus_;
+  std::int64_t after_;
+  bool pending_reset_;
+  bool started_ = false;
+};
+
+}  // namespace
+
+void add_events_routes(http::Router& router, EventBus* bus) {
+  router.add({"GET", "/events", http::sync([bus](const ApiRequest& req) {
+                std::string last = req.query_or("last_event_id");
+                if (auto h = req.headers.find("last-event-id"); h != req.headers.end())
+                  last = h->second;
+                std::int64_t after = bus->last_id();
+                bool reset = false;
+                if (!last.empty()) {
+                  std::int64_t id = 0;
+                  auto [p, ec] = std::from_chars(last.data(), last.data() + last.size(), id);
+                  if (ec != std::errc() || p != last.data() + last.size() || id < 0)
+                    throw ApiError(400, "bad Last-Event-ID", "an event id is a number");
+                  // An id from the future is from another agent: start afresh.
+                  if (id > after)
+                    reset = true;
+                  else
+                    after = id;
+                }
+                ApiResponse r;
+                r.content_type = "text/event-stream";
+                r.headers = {{"Cache-Control", "no-cache"}, {"X-Accel-Buffering", "no"}};
+                r.stream = std::make_shared<EventStream>(bus, after, reset);
+                return r;
+              })});
+}
+
+}  // namespace moccha::api
