@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <iostream>
 
+#include "api/aria2_api.h"
 #include "api/deluge_api.h"
 #include "api/downloads_api.h"
 #include "api/events_api.h"
@@ -23,6 +24,8 @@
 #include "files/paths.h"
 #include "http/router.h"
 #include "http/server.h"
+#include "services/aria2/aria2_downloads.h"
+#include "services/aria2/aria2_service.h"
 #include "services/deluge/deluge_downloads.h"
 #include "services/deluge/deluge_service.h"
 #include "services/downloads.h"
@@ -143,16 +146,22 @@ int serve(Config config) {
       "jdownloader", nlohmann::json{{"enabled", false}, {"autostart", true}}));
   service_list.push_back(std::make_unique<services::PendingService>(
       "mega", nlohmann::json{{"enabled", false}, {"autostart", true}}));
+  auto aria2_service = std::make_unique<aria2::Aria2Service>(config.data_dir, &events);
+  aria2::Aria2Service* aria2 = aria2_service.get();
+  service_list.push_back(std::move(aria2_service));
   services::ServiceManager service_manager(config.data_dir, std::move(service_list), &events);
   services::Webhooks webhooks(events, [&service_manager](const std::string& name) {
     return service_manager.has(name) ? service_manager.config(name) : nlohmann::json();
   });
   deluge::DelugeDownloads deluge_downloads(deluge);
+  aria2::Aria2Downloads aria2_downloads(aria2, db.get(), &events);
   services::DownloadQueue downloads;
   downloads.add_source(&deluge_downloads);
+  downloads.add_source(&aria2_downloads);
   api::add_services_routes(router, &service_manager, {jobs_pool.poster(), daemons_pool.poster()});
   api::add_deluge_routes(router, deluge, &path_policy, daemons_pool.poster());
   api::add_files_routes(router, {&path_policy, upload_temp, quick_pool.poster()});
+  api::add_aria2_routes(router, &aria2_downloads, daemons_pool.poster());
   api::add_downloads_routes(router, &downloads, daemons_pool.poster());
   api::add_events_routes(router, &events);
 

@@ -7,6 +7,8 @@
 #include <functional>
 #include <memory>
 
+#include "core/http_client.h"
+
 namespace moccha::cli {
 namespace {
 
@@ -25,11 +27,6 @@ std::string read_trimmed(const std::string& path) {
   std::getline(in, s);
   while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.pop_back();
   return s;
-}
-
-size_t collect(char* data, size_t size, size_t n, void* out) {
-  static_cast<std::string*>(out)->append(data, size * n);
-  return size * n;
 }
 
 // The JSON of a 2xx reply; a ClientError for anything else.
@@ -69,31 +66,11 @@ namespace {
 nlohmann::json exchange(const Endpoint& ep, const std::string& path,
                         const std::vector<std::string>& extra_headers,
                         const std::function<void(CURL*)>& prepare) {
-  static const bool initialised = [] { return curl_global_init(CURL_GLOBAL_DEFAULT) == 0; }();
-  (void)initialised;
-  std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> curl(curl_easy_init(), curl_easy_cleanup);
-  if (!curl) throw ClientError("cannot initialise libcurl");
-  std::unique_ptr<curl_slist, decltype(&curl_slist_free_all)> headers(nullptr, curl_slist_free_all);
-  for (const std::string& h :
-       {std::string("X-API-Key: ") + ep.api_key, std::string("Accept: application/json")})
-    headers.reset(curl_slist_append(headers.release(), h.c_str()));
-  for (const std::string& h : extra_headers)
-    headers.reset(curl_slist_append(headers.release(), h.c_str()));
-  std::string url = ep.url + path, response;
-  curl_easy_setopt(curl.get(), CURLOPT_URL, url.c_str());
-  curl_easy_setopt(curl.get(), CURLOPT_HTTPHEADER, headers.get());
-  curl_easy_setopt(curl.get(), CURLOPT_WRITEFUNCTION, collect);
-  curl_easy_setopt(curl.get(), CURLOPT_WRITEDATA, &response);
-  curl_easy_setopt(curl.get(), CURLOPT_CONNECTTIMEOUT, 10L);
-  curl_easy_setopt(curl.get(), CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(curl.get(), CURLOPT_ACCEPT_ENCODING, "");  // gzip, decoded by libcurl
-  prepare(curl.get());
-  CURLcode rc = curl_easy_perform(curl.get());
-  if (rc != CURLE_OK)
-    throw ClientError("cannot reach the agent at " + ep.url + ": " + curl_easy_strerror(rc));
-  long status = 0;
-  curl_easy_getinfo(curl.get(), CURLINFO_RESPONSE_CODE, &status);
-  return reply_json(status, response);
+  std::vector<std::string> headers = {"X-API-Key: " + ep.api_key, "Accept: application/json"};
+  headers.insert(headers.end(), extra_headers.begin(), extra_headers.end());
+  HttpReply r = http_perform(ep.url + path, headers, prepare, {.decode_gzip = true});
+  if (!r.reached()) throw ClientError("cannot reach the agent at " + ep.url + ": " + r.error);
+  return reply_json(r.status, r.body);
 }
 
 }  // namespace
@@ -157,6 +134,7 @@ struct SseParser {
       std::string block = buffer.substr(0, end);
       buffer.erase(0, end + 2);
       std::string name = "message", payload;
+      bool has_data = false;  // comments (heartbeats) and retry: lines are no event
       std::size_t pos = 0;
       while (pos <= block.size()) {
         std::size_t nl = block.find('\n', pos);
@@ -164,11 +142,13 @@ struct SseParser {
         std::string line = block.substr(pos, nl - pos);
         if (line.starts_with("event: "))
           name = line.substr(7);
-        else if (line.starts_with("data: "))
-          payload += (payload.empty() ? "" : "\n") + line.substr(6);
+        else if (line.starts_with("data: ")) {
+          payload += (has_data ? "\n" : "") + line.substr(6);
+          has_data = true;
+        }
         pos = nl + 1;
       }
-      (*on_event)(name, payload);
+      if (has_data) (*on_event)(name, payload);
     }
   }
 };
@@ -184,29 +164,19 @@ size_t sse_write(char* data, size_t size, size_t n, void* p) {
 void Client::events(
     const std::string& path,
     const std::function<void(const std::string&, const std::string&)>& on_event) const {
-  std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> curl(curl_easy_init(), curl_easy_cleanup);
-  if (!curl) throw ClientError("cannot initialise libcurl");
-  std::string url = ep_.url + path;
-  std::string key_header = "X-API-Key: " + ep_.api_key;
-  curl_slist* headers = curl_slist_append(nullptr, key_header.c_str());
-  headers = curl_slist_append(headers, "Accept: text/event-stream");
-  std::unique_ptr<curl_slist, decltype(&curl_slist_free_all)> header_list(headers,
-                                                                          curl_slist_free_all);
   long status = 0;
   SseParser parser{&on_event, {}, &status, {}};
-  curl_easy_setopt(curl.get(), CURLOPT_URL, url.c_str());
-  curl_easy_setopt(curl.get(), CURLOPT_HTTPHEADER, headers);
-  curl_easy_setopt(curl.get(), CURLOPT_WRITEFUNCTION, sse_write);
-  curl_easy_setopt(curl.get(), CURLOPT_WRITEDATA, &parser);
-  curl_easy_setopt(curl.get(), CURLOPT_CONNECTTIMEOUT, 10L);
-  curl_easy_setopt(curl.get(), CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(curl.get(), CURLOPT_FAILONERROR, 1L);
-  CURLcode rc = curl_easy_perform(curl.get());
-  curl_easy_getinfo(curl.get(), CURLINFO_RESPONSE_CODE, &status);
-  if (rc == CURLE_HTTP_RETURNED_ERROR)
-    throw ClientError("HTTP " + std::to_string(status) + " for " + path, status);
-  if (rc != CURLE_OK)
-    throw ClientError("cannot reach the agent at " + ep_.url + ": " + curl_easy_strerror(rc));
+  HttpReply r =
+      http_perform(ep_.url + path, {"X-API-Key: " + ep_.api_key, "Accept: text/event-stream"},
+                   [&parser](void* h) {
+                     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, sse_write);
+                     curl_easy_setopt(h, CURLOPT_WRITEDATA, &parser);
+                     curl_easy_setopt(h, CURLOPT_FAILONERROR, 1L);
+                   });
+  if (r.reached()) return;
+  if (r.status >= 400)
+    throw ClientError("HTTP " + std::to_string(r.status) + " for " + path, r.status);
+  throw ClientError("cannot reach the agent at " + ep_.url + ": " + r.error);
 }
 
 }  // namespace moccha::cli

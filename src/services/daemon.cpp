@@ -1,8 +1,13 @@
 #include "services/daemon.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <fstream>
+#include <sstream>
 
 #include "core/log.h"
 #include "services/events.h"
@@ -28,6 +33,50 @@ std::string tail_of(const fs::path& file, std::size_t bytes) {
 }
 
 }  // namespace
+
+bool on_path(const std::string& program) {
+  const char* path = std::getenv("PATH");
+  std::stringstream ss(path ? path : "/usr/bin:/bin");
+  for (std::string dir; std::getline(ss, dir, ':');)
+    if (!dir.empty() && ::access((dir + "/" + program).c_str(), X_OK) == 0) return true;
+  return false;
+}
+
+bool port_in_use(int port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return false;
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<std::uint16_t>(port));
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bool used = ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+  ::close(fd);
+  return used;
+}
+
+bool apt_install(const std::string& program, const std::vector<std::string>& packages,
+                 std::string& why) {
+  log::info("{} not found: installing it (auto_install is on)", program);
+  if (::geteuid() != 0) {
+    why = "not root, so apt-get cannot run";
+    return false;
+  }
+  if (!on_path("apt-get")) {
+    why = "apt-get is not available";
+    return false;
+  }
+  sys::RunOptions o;
+  o.argv = {"apt-get", "install", "-y", "-q", "--no-install-recommends"};
+  o.argv.insert(o.argv.end(), packages.begin(), packages.end());
+  o.env = {{"DEBIAN_FRONTEND", "noninteractive"}};
+  o.timeout = std::chrono::minutes(10);
+  o.output_limit = 64 << 10;
+  auto r = sys::run(o);
+  log::info("apt-get install {}: {}", program, r.exit_code == 0 ? "done" : r.err);
+  if (r.exit_code == 0 && on_path(program)) return true;
+  why = "apt-get failed: " + r.err.substr(0, 500);
+  return false;
+}
 
 Daemon::Daemon(std::string service, std::string program, EventBus* events)
     : service_(std::move(service)), program_(std::move(program)), events_(events) {}

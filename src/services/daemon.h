@@ -22,6 +22,15 @@ namespace moccha::services {
 
 class EventBus;
 
+// Whether `program` is an executable on PATH.
+bool on_path(const std::string& program);
+// Whether something accepts connections on 127.0.0.1:`port`.
+bool port_in_use(int port);
+// Installs Debian `packages` with apt-get (as root) so that `program` is on PATH; false with
+// `why` when that cannot be done (not root, no apt-get, apt-get failed).
+bool apt_install(const std::string& program, const std::vector<std::string>& packages,
+                 std::string& why);
+
 struct DaemonSpec {
   std::vector<std::string> argv;  // argv[0] is the program, looked up on PATH
   std::filesystem::path dir;      // its config dir: pidfile and output file live here

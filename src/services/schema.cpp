@@ -153,4 +153,19 @@ Rule url(bool may_be_empty) {
   };
 }
 
+nlohmann::json engine_defaults() {
+  return {{"enabled", true},
+          {"auto_install", true},
+          {"auto_restart", true},
+          {"autostart", true},
+          {"webhooks", nlohmann::json::array()},
+          {"webhook_secret", ""}};
+}
+
+Schema with_engine_rules(Schema own) {
+  own.push_back({"webhooks", url_list(32)});
+  own.push_back({"webhook_secret", text(256)});
+  return own;
+}
+
 }  // namespace moccha::services::schema

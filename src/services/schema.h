@@ -49,4 +49,11 @@ Rule url_list(std::size_t max_items = 32);
 // One http(s) URL ("" allowed when `may_be_empty`).
 Rule url(bool may_be_empty = false);
 
+// The keys every managed engine has, with their defaults: enabled, auto_install,
+// auto_restart, autostart, webhooks, webhook_secret. A service's defaults() adds its own.
+nlohmann::json engine_defaults();
+// The rules for those keys that are not plain booleans (webhooks, webhook_secret), added to
+// a service's own.
+Schema with_engine_rules(Schema own);
+
 }  // namespace moccha::services::schema

@@ -1,6 +1,5 @@
 #include "services/webhooks.h"
 
-#include <curl/curl.h>
 #include <openssl/hmac.h>
 
 #include <algorithm>
@@ -8,6 +7,7 @@
 #include <memory>
 
 #include "core/hex.h"
+#include "core/http_client.h"
 #include "core/log.h"
 #include "services/events.h"
 
@@ -81,36 +81,16 @@ void Webhooks::send(const std::vector<std::string>& urls, const std::string& sec
 }
 
 bool Webhooks::post(const Delivery& d, std::string& error) {
-  std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> curl(curl_easy_init(), curl_easy_cleanup);
-  if (!curl) {
-    error = "libcurl init failed";
+  std::vector<std::string> headers = {"X-Moccha-Event: " + d.event};
+  if (!d.secret.empty())
+    headers.push_back("X-Moccha-Signature: sha256=" + hmac_sha256_hex(d.secret, d.body));
+  HttpReply r = http_post(d.url, headers, d.body, {.timeout = std::chrono::seconds(10)});
+  if (!r.reached()) {
+    error = r.error;
     return false;
   }
-  curl_slist* headers = curl_slist_append(nullptr, "Content-Type: application/json");
-  std::string event = "X-Moccha-Event: " + d.event;
-  headers = curl_slist_append(headers, event.c_str());
-  if (!d.secret.empty()) {
-    std::string sig = "X-Moccha-Signature: sha256=" + hmac_sha256_hex(d.secret, d.body);
-    headers = curl_slist_append(headers, sig.c_str());
-  }
-  std::unique_ptr<curl_slist, decltype(&curl_slist_free_all)> owner(headers, curl_slist_free_all);
-  curl_easy_setopt(curl.get(), CURLOPT_URL, d.url.c_str());
-  curl_easy_setopt(curl.get(), CURLOPT_HTTPHEADER, headers);
-  curl_easy_setopt(curl.get(), CURLOPT_POSTFIELDS, d.body.c_str());
-  curl_easy_setopt(curl.get(), CURLOPT_POSTFIELDSIZE, static_cast<long>(d.body.size()));
-  curl_easy_setopt(curl.get(), CURLOPT_TIMEOUT, 10L);
-  curl_easy_setopt(curl.get(), CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(
-      curl.get(), CURLOPT_WRITEFUNCTION, +[](char*, size_t s, size_t n, void*) { return s * n; });
-  CURLcode rc = curl_easy_perform(curl.get());
-  long status = 0;
-  curl_easy_getinfo(curl.get(), CURLINFO_RESPONSE_CODE, &status);
-  if (rc != CURLE_OK) {
-    error = curl_easy_strerror(rc);
-    return false;
-  }
-  if (status < 200 || status >= 300) {
-    error = "HTTP " + std::to_string(status);
+  if (r.status < 200 || r.status >= 300) {
+    error = "HTTP " + std::to_string(r.status);
     return false;
   }
   return true;

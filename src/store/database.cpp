@@ -71,6 +71,10 @@ Database::Database(const std::string& path, Retention keep) : keep_(keep) {
   exec("CREATE INDEX IF NOT EXISTS tasks_seq ON tasks (seq)");
   // History rows deleted by retention, counted by type: /status counts every execution.
   exec("CREATE TABLE IF NOT EXISTS pruned (type TEXT PRIMARY KEY, n INTEGER)");
+  // The download queue's memory of what an engine forgets (aria2's finished downloads).
+  exec(
+      "CREATE TABLE IF NOT EXISTS downloads (service TEXT, id TEXT, body TEXT, seq INTEGER, "
+      "PRIMARY KEY (service, id))");
 }
 
 Database::~Database() {
@@ -190,6 +194,39 @@ std::vector<nlohmann::json> Database::recent_tasks(int limit) {
     if (!j.is_discarded()) out.push_back(std::move(j));
   }
   return out;
+}
+
+void Database::save_download(const std::string& service, const std::string& id,
+                             const nlohmann::json& item) {
+  std::lock_guard lock(mu_);
+  auto s = prepare(db_,
+                   "INSERT INTO downloads (service, id, body, seq) VALUES (?, ?, ?, "
+                   "(SELECT COALESCE(MAX(seq), 0) + 1 FROM downloads)) "
+                   "ON CONFLICT (service, id) DO UPDATE SET body = excluded.body");
+  bind_text(s.get(), 1, service);
+  bind_text(s.get(), 2, id);
+  bind_text(s.get(), 3, item.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  step_done(db_, s.get());
+}
+
+std::map<std::string, nlohmann::json> Database::downloads(const std::string& service) {
+  std::lock_guard lock(mu_);
+  auto s = prepare(db_, "SELECT id, body FROM downloads WHERE service = ? ORDER BY seq");
+  bind_text(s.get(), 1, service);
+  std::map<std::string, nlohmann::json> out;
+  while (sqlite3_step(s.get()) == SQLITE_ROW) {
+    auto j = nlohmann::json::parse(text(s.get(), 1), nullptr, false);
+    if (!j.is_discarded()) out[text(s.get(), 0)] = std::move(j);
+  }
+  return out;
+}
+
+void Database::delete_download(const std::string& service, const std::string& id) {
+  std::lock_guard lock(mu_);
+  auto s = prepare(db_, "DELETE FROM downloads WHERE service = ? AND id = ?");
+  bind_text(s.get(), 1, service);
+  bind_text(s.get(), 2, id);
+  step_done(db_, s.get());
 }
 
 }  // namespace moccha::store

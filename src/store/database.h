@@ -3,6 +3,7 @@
 // every call blocks on disk, so keep it off the I/O thread.
 #pragma once
 
+#include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -47,6 +48,12 @@ class Database {
   void save_task(const std::string& id, const std::string& created, const nlohmann::json& task);
   std::optional<nlohmann::json> load_task(const std::string& id);
   std::vector<nlohmann::json> recent_tasks(int limit);
+
+  // The download queue's memory, per service and native id: what Moccha keeps of an item
+  // (created time, url, last state, final state) that its engine may forget.
+  void save_download(const std::string& service, const std::string& id, const nlohmann::json& item);
+  std::map<std::string, nlohmann::json> downloads(const std::string& service);
+  void delete_download(const std::string& service, const std::string& id);
 
  private:
   void exec(const char* sql);

@@ -163,3 +163,61 @@ def multipart(parts, boundary="moccha-test-boundary-7d2"):
 def rss_kb(pid):
     with open(f"/proc/{pid}/status") as f:
         return int(re.search(r"VmRSS:\s+(\d+)", f.read()).group(1))
+
+
+class Events:
+    """Reads GET /events of an agent on a thread of its own: `events` is the list of
+    (id, type, data) received so far. Stop with close()."""
+
+    def __init__(self, agent, last_event_id=None):
+        import threading
+        self.events = []
+        self.comments = 0
+        self.conn = http.client.HTTPConnection("127.0.0.1", agent.port, timeout=60)
+        headers = {"X-API-Key": agent.key, "Accept": "text/event-stream"}
+        if last_event_id is not None:
+            headers["Last-Event-ID"] = str(last_event_id)
+        self.conn.request("GET", "/events", headers=headers)
+        self.reply = self.conn.getresponse()
+        self.status = self.reply.status
+        self.content_type = self.reply.getheader("Content-Type")
+        self.thread = threading.Thread(target=self._read, daemon=True)
+        self.thread.start()
+
+    def _read(self):
+        block = {}
+        try:
+            while True:
+                line = self.reply.fp.readline()
+                if not line:
+                    return
+                line = line.decode().rstrip("\r\n")
+                if line == "":
+                    if "data" in block:
+                        self.events.append((int(block["id"]) if "id" in block else None,
+                                            block.get("event", "message"),
+                                            json.loads(block["data"])))
+                    block = {}
+                elif line.startswith(":"):
+                    self.comments += 1
+                elif ":" in line:
+                    k, v = line.split(":", 1)
+                    block[k] = v[1:] if v.startswith(" ") else v
+        except (OSError, ValueError):
+            return
+
+    def of(self, type_, **match):
+        return [d for _, t, d in self.events
+                if t == type_ and all(d.get(k) == v for k, v in match.items())]
+
+    def last_id(self):
+        ids = [i for i, _, _ in self.events if i is not None]
+        return ids[-1] if ids else None
+
+    def close(self):
+        try:
+            self.conn.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self.conn.close()
+        self.thread.join(timeout=5)

@@ -291,8 +291,8 @@ class Status(unittest.TestCase):
     def test_services_list(self):
         with Agent() as a:
             r = a.get("/services")
-            self.assertEqual(r.json(), {"success": True, "count": 3,
-                                        "services": ["deluge", "jdownloader", "mega"]})
+            self.assertEqual(r.json(), {"success": True, "count": 4,
+                                        "services": ["deluge", "jdownloader", "mega", "aria2"]})
 
 
 class Connections(unittest.TestCase):
@@ -389,7 +389,7 @@ class Cli(unittest.TestCase):
             self.assertEqual(out.returncode, 0)
             self.assertIn('"cpu_count"', out.stdout)
             out = run_cli("--url", a.url, "--api-key", a.key, "services")
-            self.assertEqual(out.stdout.split(), ["deluge", "jdownloader", "mega"])
+            self.assertEqual(out.stdout.split(), ["deluge", "jdownloader", "mega", "aria2"])
 
     def test_client_json(self):
         with Agent() as a:

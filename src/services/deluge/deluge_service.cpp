@@ -31,14 +31,6 @@ bool is_local(const std::string& host) {
   return host.empty() || host == "localhost" || host == "127.0.0.1" || host == "::1";
 }
 
-bool on_path(const std::string& program) {
-  const char* path = std::getenv("PATH");
-  std::stringstream ss(path ? path : "/usr/bin:/bin");
-  for (std::string dir; std::getline(ss, dir, ':');)
-    if (!dir.empty() && ::access((dir + "/" + program).c_str(), X_OK) == 0) return true;
-  return false;
-}
-
 // The auth file's line for `user` ("user:password:level"), or empty.
 std::string auth_password(const fs::path& auth, const std::string& user) {
   std::ifstream in(auth);
@@ -69,32 +61,28 @@ DelugeService::~DelugeService() {
 }
 
 json DelugeService::defaults() const {
-  return {{"enabled", true},
-          {"host", "localhost"},
-          {"port", 58846},
-          {"download_path", data_dir_ + "/downloads/torrents"},
-          {"max_download_speed", 0},
-          {"max_upload_speed", 0},
-          {"auto_add_folder", ""},
-          {"username", ""},
-          {"password", ""},
-          {"config_dir", data_dir_ + "/deluge"},
-          {"listen_interface", ""},
-          {"listen_port", 6881},
-          {"dht", true},
-          {"lsd", true},
-          {"upnp", true},
-          {"natpmp", true},
-          {"auto_install", true},
-          {"auto_restart", true},
-          {"autostart", true},
-          {"webhooks", json::array()},
-          {"webhook_secret", ""}};
+  json d = services::schema::engine_defaults();
+  d.update({{"host", "localhost"},
+            {"port", 58846},
+            {"download_path", data_dir_ + "/downloads/torrents"},
+            {"max_download_speed", 0},
+            {"max_upload_speed", 0},
+            {"auto_add_folder", ""},
+            {"username", ""},
+            {"password", ""},
+            {"config_dir", data_dir_ + "/deluge"},
+            {"listen_interface", ""},
+            {"listen_port", 6881},
+            {"dht", true},
+            {"lsd", true},
+            {"upnp", true},
+            {"natpmp", true}});
+  return d;
 }
 
 void DelugeService::validate(const json& c) const {
   namespace sc = services::schema;
-  static const sc::Schema schema = {
+  static const sc::Schema schema = sc::with_engine_rules({
       {"host", sc::host()},
       {"port", sc::port()},
       {"download_path", sc::path()},
@@ -106,9 +94,7 @@ void DelugeService::validate(const json& c) const {
       {"password", sc::text(256)},
       {"listen_interface", sc::interface()},
       {"listen_port", sc::port()},
-      {"webhooks", sc::url_list(32)},
-      {"webhook_secret", sc::text(256)},
-  };
+  });
   sc::check(schema, c);
 }
 
@@ -156,29 +142,15 @@ RpcConfig DelugeService::rpc_config(const json& c) const {
 }
 
 void DelugeService::install_deluged() {
-  log::info("deluged not found: installing it (auto_install is on)");
   std::string why;
-  if (::geteuid() == 0 && on_path("apt-get")) {
-    sys::RunOptions o;
-    o.argv = {
-        "apt-get",        "install",           "-y", "-q", "--no-install-recommends", "deluged",
-        "deluge-console", "python3-libtorrent"};
-    o.env = {{"DEBIAN_FRONTEND", "noninteractive"}};
-    o.timeout = std::chrono::minutes(10);
-    o.output_limit = 64 << 10;
-    auto r = sys::run(o);
-    log::info("apt-get install deluged: {}", r.exit_code == 0 ? "done" : r.err);
-    if (r.exit_code == 0 && on_path("deluged")) return;
-    why = "apt-get failed: " + r.err.substr(0, 500);
-  } else {
-    why = ::geteuid() == 0 ? "apt-get is not available" : "not root, so apt-get cannot run";
-  }
+  if (services::apt_install("deluged", {"deluged", "deluge-console", "python3-libtorrent"}, why))
+    return;
   sys::RunOptions o;
   o.argv = {"python3", "-m", "pip", "install", "--no-input", "deluge"};
   o.timeout = std::chrono::minutes(10);
   o.output_limit = 64 << 10;
   auto r = sys::run(o);
-  if (r.exit_code == 0 && on_path("deluged")) return;
+  if (r.exit_code == 0 && services::on_path("deluged")) return;
   throw ServiceError(ServiceError::Kind::unavailable,
                      "deluged is not installed and could not be installed (" + why + "; pip: " +
                          r.err.substr(0, 300) + "). Install it with: apt-get install deluged");
@@ -205,7 +177,7 @@ json DelugeService::start_locked(const json& c) {
     return attach_locked(c, std::move(rpc));
   }
   external_ = false;
-  if (!on_path("deluged")) {
+  if (!services::on_path("deluged")) {
     if (!c["auto_install"].get<bool>())
       throw ServiceError(ServiceError::Kind::unavailable,
                          "deluged is not installed (apt-get install deluged), and auto_install "

@@ -1,0 +1,67 @@
+#include "api/aria2_api.h"
+
+#include "api/work.h"
+#include "http/router.h"
+#include "services/aria2/aria2_downloads.h"
+
+namespace moccha::api {
+
+using http::ApiRequest;
+using http::ApiResponse;
+using http::Responder;
+using nlohmann::json;
+
+void add_aria2_routes(http::Router& router, aria2::Aria2Downloads* d, Post daemons) {
+  auto on = [daemons](Responder respond, std::function<ApiResponse()> f) {
+    answer_on(daemons, std::move(respond), std::move(f));
+  };
+  router.add({"POST", "/services/aria2/downloads",
+              [d, on](ApiRequest& req, Responder respond) {
+                on(std::move(respond), [d, body = req.json] {
+                  std::string gid = d->add(body);
+                  return ApiResponse::ok(
+                      {{"success", true}, {"message", "Download added"}, {"download_id", gid}});
+                });
+              },
+              http::BodyKind::json});
+  router.add({"GET", "/services/aria2/downloads", [d, on](ApiRequest& req, Responder respond) {
+                on(std::move(respond), [d, states = req.query_or("state")] {
+                  return ApiResponse::ok(d->list(states));
+                });
+              }});
+  router.add({"GET", "/services/aria2/downloads/{id}", [d, on](ApiRequest& req, Responder respond) {
+                on(std::move(respond), [d, id = req.params.at("id")] {
+                  return ApiResponse::ok({{"success", true}, {"download", d->details(id)}});
+                });
+              }});
+  router.add({"POST", "/services/aria2/downloads/{id}/pause",
+              [d, on](ApiRequest& req, Responder respond) {
+                on(std::move(respond), [d, id = req.params.at("id")] {
+                  d->pause(id);
+                  return ApiResponse::ok({{"success", true}, {"message", "Download paused"}});
+                });
+              },
+              http::BodyKind::json});
+  router.add({"POST", "/services/aria2/downloads/{id}/resume",
+              [d, on](ApiRequest& req, Responder respond) {
+                on(std::move(respond), [d, id = req.params.at("id")] {
+                  d->resume(id);
+                  return ApiResponse::ok({{"success", true}, {"message", "Download resumed"}});
+                });
+              },
+              http::BodyKind::json});
+  router.add({"POST", "/services/aria2/downloads/{id}/remove",
+              [d, on](ApiRequest& req, Responder respond) {
+                bool data = http::optional_bool(req.json, "remove_data").value_or(false);
+                on(std::move(respond), [d, data, id = req.params.at("id")] {
+                  d->remove(id, data);
+                  return ApiResponse::ok({{"success", true}, {"message", "Download removed"}});
+                });
+              },
+              http::BodyKind::json});
+  router.add({"GET", "/services/aria2/stats", [d, on](ApiRequest&, Responder respond) {
+                on(std::move(respond), [d] { return ApiResponse::ok(d->stats()); });
+              }});
+}
+
+}  // namespace moccha::api

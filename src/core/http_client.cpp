@@ -1,0 +1,62 @@
+#include "core/http_client.h"
+
+#include <curl/curl.h>
+
+#include <memory>
+
+namespace moccha {
+
+namespace {
+
+size_t collect(char* data, size_t size, size_t n, void* out) {
+  static_cast<std::string*>(out)->append(data, size * n);
+  return size * n;
+}
+
+}  // namespace
+
+HttpReply http_perform(const std::string& url, const std::vector<std::string>& headers,
+                       const std::function<void(void*)>& prepare, HttpOptions options) {
+  static const bool initialised = [] { return curl_global_init(CURL_GLOBAL_DEFAULT) == 0; }();
+  (void)initialised;
+  HttpReply reply;
+  std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> curl(curl_easy_init(), curl_easy_cleanup);
+  if (!curl) {
+    reply.error = "cannot initialise libcurl";
+    return reply;
+  }
+  std::unique_ptr<curl_slist, decltype(&curl_slist_free_all)> list(nullptr, curl_slist_free_all);
+  for (const std::string& h : headers) list.reset(curl_slist_append(list.release(), h.c_str()));
+  CURL* h = curl.get();
+  curl_easy_setopt(h, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(h, CURLOPT_HTTPHEADER, list.get());
+  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, collect);
+  curl_easy_setopt(h, CURLOPT_WRITEDATA, &reply.body);
+  curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
+                   static_cast<long>(options.connect_timeout.count()));
+  if (options.timeout.count() > 0)
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(options.timeout.count()));
+  curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+  if (options.decode_gzip) curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
+  if (prepare) prepare(h);
+  CURLcode rc = curl_easy_perform(h);
+  curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &reply.status);
+  if (rc != CURLE_OK) reply.error = curl_easy_strerror(rc);
+  return reply;
+}
+
+HttpReply http_post(const std::string& url, const std::vector<std::string>& headers,
+                    const std::string& body, HttpOptions options, const std::string& content_type) {
+  std::vector<std::string> all = headers;
+  all.push_back("Content-Type: " + content_type);
+  return http_perform(
+      url, all,
+      [&body](void* h) {
+        curl_easy_setopt(h, CURLOPT_POST, 1L);
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, body.data());
+        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, static_cast<long>(body.size()));
+      },
+      options);
+}
+
+}  // namespace moccha

@@ -1,0 +1,36 @@
+// The one outgoing HTTP client (libcurl): the CLI's calls to the agent, webhooks, and the
+// engines' JSON-RPC over HTTP all go through http_perform. Blocking, every wait bounded.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace moccha {
+
+struct HttpReply {
+  long status = 0;  // 0: no reply (see error); set also when a prepare's option failed it
+  std::string body;
+  std::string error;  // why there was no reply: libcurl's message
+  bool reached() const { return error.empty(); }
+};
+
+struct HttpOptions {
+  std::chrono::milliseconds connect_timeout{10000};
+  std::chrono::milliseconds timeout{0};  // whole transfer; 0: none (streams)
+  bool decode_gzip = false;              // send Accept-Encoding and decode the reply
+};
+
+// GET `url` with `headers` ("Name: value"); `prepare` (may be null) gets the CURL handle (a
+// void*) to set the method and body, or a write callback of its own. The body is collected
+// unless `prepare` set CURLOPT_WRITEFUNCTION.
+HttpReply http_perform(const std::string& url, const std::vector<std::string>& headers,
+                       const std::function<void(void* curl)>& prepare, HttpOptions options = {});
+
+// POST `body` as `content_type`.
+HttpReply http_post(const std::string& url, const std::vector<std::string>& headers,
+                    const std::string& body, HttpOptions options = {},
+                    const std::string& content_type = "application/json");
+
+}  // namespace moccha
