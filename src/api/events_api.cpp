@@ -26,20 +26,19 @@ class EventStream : public http::BodyStream {
     if (!started_) {
       // The client's retry delay, and a first byte so it sees the stream is open.
       started_ = true;
-      deliver(std::string("retry: 3000\n: moccha events\n\n"));
+      std::string first = "retry: 3000\n: moccha events\n\n";
+      if (pending_reset_) first += reset_event();
+      pending_reset_ = false;
+      deliver(std::move(first));
       return;
     }
     // The server keeps this stream alive until `deliver` is called: `this` stays valid.
     bus_->wait_after(after_, kHeartbeat, [this, deliver = std::move(deliver)](EventBus::Batch b) {
       if (b.closed) return deliver(std::nullopt);
       std::string text;
-      if (b.reset || pending_reset_) {
-        pending_reset_ = false;
-        json data = {{"type", "reset"},
-                     {"reason",
-                      "events since the id you gave are no longer "
-                      "kept: reload the state"}};
-        text += "event: reset\ndata: " + data.dump() + "\n\n";
+      if (b.reset) {
+        text += reset_event();
+        after_ = b.upto;
       }
       for (const auto& e : b.events) {
         text += e.sse;
@@ -51,6 +50,13 @@ class EventStream : public http::BodyStream {
   }
 
  private:
+  static std::string reset_event() {
+    json data = {
+        {"type", "reset"},
+        {"reason", "the events after the id you gave are no longer kept: reload the state"}};
+    return "event: reset\ndata: " + data.dump() + "\n\n";
+  }
+
   EventBus* bus_;
   std::int64_t after_;
   bool pending_reset_;

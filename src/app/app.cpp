@@ -110,6 +110,10 @@ int serve(Config config) {
   WorkerPool jobs_pool("jobs", 16);
   WorkerPool daemons_pool("daemons", 4);
 
+  // The one event bus: engines, the manager and the kernel's tasks publish; /events and the
+  // webhooks subscribe. Declared before them all.
+  services::EventBus events;
+
   exec::EngineOptions engine_options;
   engine_options.kernel.python = config.python;
   engine_options.kernel.cwd = config.workspace;
@@ -117,6 +121,12 @@ int serve(Config config) {
   engine_options.output_limit = config.exec.output_limit_bytes;
   engine_options.interrupt_grace =
       std::chrono::milliseconds(static_cast<long>(config.exec.interrupt_grace_s * 1000));
+  engine_options.on_task_end = [&events](const nlohmann::json& task) {
+    events.publish("task.finished", {{"service", nullptr},
+                                     {"id", task.value("task_id", "")},
+                                     {"status", task.value("status", "")},
+                                     {"success", task.value("status", "") == "done"}});
+  };
   exec::Engine engine(engine_options, db.get());
   engine.start();
 
@@ -136,8 +146,6 @@ int serve(Config config) {
       router, {&engine, db.get(), quick_pool.poster(), jobs_pool.poster(), config.workspace,
                config.python, config.shell.default_timeout_s, config.shell.max_timeout_s,
                config.exec.output_limit_bytes, config.pip.index_url, config.pip.timeout_s});
-  // The one event bus; webhooks are its subscriber, fed each service's current config.
-  services::EventBus events;
   std::vector<std::unique_ptr<services::Service>> service_list;
   auto deluge_service = std::make_unique<deluge::DelugeService>(config.data_dir, &events);
   deluge::DelugeService* deluge = deluge_service.get();
@@ -150,6 +158,7 @@ int serve(Config config) {
   aria2::Aria2Service* aria2 = aria2_service.get();
   service_list.push_back(std::move(aria2_service));
   services::ServiceManager service_manager(config.data_dir, std::move(service_list), &events);
+  // Webhooks: the bus's subscriber, fed each service's current config.
   services::Webhooks webhooks(events, [&service_manager](const std::string& name) {
     return service_manager.has(name) ? service_manager.config(name) : nlohmann::json();
   });

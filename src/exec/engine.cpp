@@ -180,6 +180,7 @@ Engine::Cancel Engine::cancel(const std::string& id) {
     lock.unlock();
     if (db_) db_->save_task(task->id, task->created, final_json);
     for (auto& l : listeners) l.on_end(final_json);
+    if (opt_.on_task_end) opt_.on_task_end(final_json);
     return Cancel::cancelled;
   }
   if (task->status == "running") {
@@ -405,6 +406,7 @@ void Engine::finish_task(Task& t, const ExecResult& r) {
     }
   }
   for (auto& l : listeners) l.on_end(final_json);
+  if (opt_.on_task_end) opt_.on_task_end(final_json);
 }
 
 void Engine::record(const std::string& id, const std::string& type, const std::string& input,

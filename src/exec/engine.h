@@ -44,6 +44,9 @@ struct EngineOptions {
   std::size_t output_limit = 1u << 20;
   std::chrono::milliseconds interrupt_grace{3000};  // after SIGINT, before SIGKILL
   std::size_t tasks_in_memory = 1000;               // older finished tasks stay in the db
+  // Called with the final task JSON when an async task ends (done, error or cancelled), on the
+  // engine's thread or the canceller's: the agent publishes task.finished from it.
+  std::function<void(const nlohmann::json& task)> on_task_end;
 };
 
 class Engine {

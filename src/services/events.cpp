@@ -69,9 +69,12 @@ void EventBus::unsubscribe(int token) {
 
 EventBus::Batch EventBus::collect_locked(std::int64_t after) const {
   Batch b;
+  b.upto = next_id_ - 1;
+  // A gap between what the client saw and the oldest event kept (or, with none kept, this
+  // agent's first): it missed some.
+  std::int64_t oldest = ring_.empty() ? next_id_ : ring_.front().id;
+  if (after < oldest - 1) b.reset = true;
   if (ring_.empty() || after >= ring_.back().id) return b;
-  // A gap between what the client saw and the oldest kept event: it missed some.
-  if (after < ring_.front().id - 1) b.reset = true;
   for (const auto& e : ring_)
     if (e.id > after) b.events.push_back(e);
   return b;
@@ -108,7 +111,7 @@ void EventBus::close() {
     closed_ = true;
     all.splice(all.end(), waiters_);
   }
-  for (auto& w : all) w.deliver(Batch{{}, false, true});
+  for (auto& w : all) w.deliver(Batch{{}, false, true, 0});
 }
 
 void EventBus::loop() {

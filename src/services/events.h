@@ -48,6 +48,7 @@ class EventBus {
     std::vector<Event> events;
     bool reset = false;
     bool closed = false;
+    std::int64_t upto = 0;  // the newest id when collected: where a reset client goes on from
   };
   // Calls `deliver` exactly once, from any thread: at once if something is there, else when
   // something is published, the heartbeat passes, or the bus closes.

@@ -13,7 +13,8 @@ import time
 import unittest
 import urllib.parse
 
-from agent import BIN, Agent, run_cli, wait_for
+from agent import BIN, Agent, Events, run_cli, wait_for
+from fileserver import FileServer
 from test_services import free_port, loopback_config
 
 
@@ -90,10 +91,17 @@ class Swarm(unittest.TestCase):
         make_torrent(payload, cls.torrent, 16, cls.announce)
         make_torrent(os.path.join(seed_dir, "by-magnet.bin"), cls.magnet_torrent, 16,
                      cls.announce)
+        # A third, for the common queue (/downloads), fetched by .torrent URL.
+        cls.queue_data = os.urandom(2 << 20)
+        with open(os.path.join(seed_dir, "queue.bin"), "wb") as f:
+            f.write(cls.queue_data)
+        cls.queue_torrent = os.path.join(cls.tmp, "queue.torrent")
+        make_torrent(os.path.join(seed_dir, "queue.bin"), cls.queue_torrent, 16, cls.announce)
         cls.info_hash, cls.magnet_hash = info_hashes(cls.torrent, cls.magnet_torrent)
+        cls.queue_hash = info_hashes(cls.queue_torrent, cls.queue_torrent)[0]
         whitelist = os.path.join(cls.tmp, "whitelist")
         with open(whitelist, "w") as f:
-            f.write(cls.info_hash + "\n" + cls.magnet_hash + "\n")
+            f.write(cls.info_hash + "\n" + cls.magnet_hash + "\n" + cls.queue_hash + "\n")
         # opentracker chroots (-d) and drops to nobody before it reads the whitelist: a no-op
         # chroot, and a whitelist nobody can read.
         os.chmod(cls.tmp, 0o755)
@@ -102,7 +110,8 @@ class Swarm(unittest.TestCase):
                    str(tracker_port), "-w", whitelist, "-d", "/"], stderr=subprocess.DEVNULL)
         seeder = cls.start(["/usr/bin/python3", os.path.join(os.path.dirname(__file__),
                                                              "seeder.py"),
-                            str(free_port()), seed_dir, cls.torrent, cls.magnet_torrent],
+                            str(free_port()), seed_dir, cls.torrent, cls.magnet_torrent,
+                            cls.queue_torrent],
                            stdout=subprocess.PIPE)
         if seeder.stdout.readline().strip() != "seeding":
             raise RuntimeError("the seeder did not start")
@@ -170,6 +179,69 @@ class Swarm(unittest.TestCase):
 
     def details(self, tid):
         return self.agent.get(f"/services/deluge/torrents/{tid}").json()["torrent"]
+
+    def test_one_queue_shows_a_torrent_and_a_direct_link_side_by_side(self):
+        a = self.agent
+        files = FileServer()
+        direct = os.urandom(3 << 20)
+        files.files["/direct.bin"] = direct
+        events = Events(a)
+        try:
+            r = a.post("/services/config", body={"service_name": "aria2", "config": {
+                "port": free_port(), "download_path": os.path.join(self.tmp, "direct")}})
+            self.assertEqual(r.status, 200, r)
+            self.assertEqual(a.post("/services/aria2/start", timeout=60).status, 200)
+            url = f"http://127.0.0.1:{self.receiver.server_port}/queue.torrent"
+            t = a.post("/downloads", body={"url": url})
+            self.assertEqual(t.status, 200, t)
+            self.assertEqual(t.json()["service"], "deluge")
+            tid = t.json()["id"]
+            self.assertEqual(tid, "deluge:" + self.queue_hash)
+            d = a.post("/downloads", body={"url": files.url("/direct.bin")})
+            self.assertEqual(d.status, 200, d)
+            self.assertEqual(d.json()["service"], "aria2")
+            did = d.json()["id"]
+            self.assertEqual(a.post("/downloads", body={"url": "gopher://x/y"}).status, 400)
+
+            def both_done():
+                q = a.get("/downloads").json()
+                mine = {x["id"]: x for x in q["downloads"] if x["id"] in (tid, did)}
+                return len(mine) == 2 and all(x["state"] in ("completed", "seeding")
+                                              for x in mine.values()) and mine
+            mine = wait_for(both_done, timeout=90, step=0.5)
+            self.assertEqual(mine[tid]["kind"], "torrent")
+            self.assertEqual(mine[did]["kind"], "direct")
+            self.assertEqual(mine[tid]["service"], "deluge")
+            self.assertEqual(mine[did]["detail"], "complete")
+            self.assertEqual(mine[did]["total_bytes"], len(direct))
+            self.assertEqual(mine[tid]["total_bytes"], len(self.queue_data))
+            self.assertEqual(sha256(mine[did]["path"]), hashlib.sha256(direct).hexdigest())
+            self.assertEqual(sha256(mine[tid]["path"]),
+                             hashlib.sha256(self.queue_data).hexdigest())
+            kinds = {x["kind"] for x in a.get("/downloads?state=completed,seeding")
+                     .json()["downloads"]}
+            self.assertLessEqual({"torrent", "direct"}, kinds)
+            self.assertEqual([x["id"] for x in a.get("/downloads?service=aria2")
+                              .json()["downloads"] if x["id"] == tid], [])
+            # One stream carries both engines' completions.
+            wait_for(lambda: events.of("download.finished", id=tid) and
+                     events.of("download.finished", id=did), timeout=20)
+            self.assertEqual(events.of("download.finished", id=did)[0]["service"], "aria2")
+            self.assertEqual(events.of("download.finished", id=tid)[0]["service"], "deluge")
+            # Actions through the queue reach each engine.
+            r = a.post(f"/downloads/{tid}/pause", body={})
+            self.assertEqual(r.status, 200, r)
+            r = a.post(f"/downloads/{tid}/cancel", body={})
+            self.assertEqual(r.status, 200, r)
+            wait_for(lambda: all(x["id"] != tid for x in a.get("/downloads").json()["downloads"]),
+                     timeout=15)
+            self.assertEqual(a.post("/downloads/deluge:" + "0" * 40 + "/pause",
+                                    body={}).status, 404)
+            self.assertEqual(a.post("/downloads/nope/pause", body={}).status, 404)
+        finally:
+            events.close()
+            a.post("/services/aria2/stop", timeout=60)
+            files.stop()
 
     def test_download_completes_with_the_same_bytes(self):
         a = self.agent
