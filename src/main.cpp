@@ -6,6 +6,7 @@
 
 #include "app/app.h"
 #include "cli/commands.h"
+#include "cli/downloads.h"
 #include "cli/torrents.h"
 #include "cli/transfer.h"
 #include "core/config.h"
@@ -125,7 +126,8 @@ int main(int argc, char** argv) {
   for (const char* action : {"start", "stop", "restart"}) {
     auto* sub =
         app.add_subcommand(std::string("service-") + action, std::string("Service: ") + action);
-    sub->add_option("name", service_name, "Service name (deluge, jdownloader, mega)")->required();
+    sub->add_option("name", service_name, "Service name (deluge, jdownloader, mega, aria2)")
+        ->required();
     actions.emplace_back(sub, action);
   }
   auto* config_cmd = app.add_subcommand("config", "Service configuration");
@@ -157,6 +159,34 @@ int main(int argc, char** argv) {
       sub->add_flag("--data", remove_data, "Also delete the downloaded data");
     torrent_actions.emplace_back(sub, action);
   }
+
+  std::vector<std::string> links;
+  std::string download_id, out_name, out_dir;
+  auto* get_cmd = app.add_subcommand("get",
+                                     "Download links through the one queue (torrents "
+                                     "to Deluge, direct links to aria2)");
+  get_cmd->add_option("url", links, "Magnet links, .torrent URLs, http(s)/ftp/sftp links")
+      ->required();
+  auto* downloads_cmd = app.add_subcommand("downloads", "Every engine's downloads in one table");
+  downloads_cmd->add_flag("--watch", watch, "Keep refreshing, with a progress bar each");
+  downloads_cmd->add_flag("--json", as_json, "Print the raw JSON reply");
+  auto* aria2_add = app.add_subcommand("aria2-add", "Add a direct link to aria2");
+  aria2_add->add_option("url", torrent, "An http(s), ftp or sftp link")->required();
+  aria2_add->add_option("--out", out_name, "File name to save as");
+  aria2_add->add_option("--dir", out_dir, "Directory on the agent's machine");
+  auto* aria2_list = app.add_subcommand("aria2-list", "List aria2's downloads");
+  aria2_list->add_flag("--json", as_json, "Print the raw JSON reply");
+  std::vector<std::pair<CLI::App*, std::string>> aria2_actions;
+  for (const char* action : {"pause", "resume", "remove"}) {
+    auto* sub =
+        app.add_subcommand(std::string("aria2-") + action, std::string("Download: ") + action);
+    sub->add_option("id", download_id, "Download id (aria2's gid)")->required();
+    if (std::string(action) == "remove")
+      sub->add_flag("--data", remove_data, "Also delete the downloaded file");
+    aria2_actions.emplace_back(sub, action);
+  }
+  auto* events_cmd = app.add_subcommand("events", "Print the agent's events as they happen");
+  events_cmd->add_flag("--json", as_json, "One JSON object per line");
 
   CLI11_PARSE(app, argc, argv);
 
@@ -208,6 +238,13 @@ int main(int argc, char** argv) {
     if (deluge_info->parsed()) return moccha::cli::deluge_info(client, torrent, as_json);
     for (auto& [sub, action] : torrent_actions)
       if (sub->parsed()) return moccha::cli::deluge_action(client, torrent, action, remove_data);
+    if (get_cmd->parsed()) return moccha::cli::get(client, links);
+    if (downloads_cmd->parsed()) return moccha::cli::downloads(client, watch, as_json);
+    if (aria2_add->parsed()) return moccha::cli::aria2_add(client, torrent, out_name, out_dir);
+    if (aria2_list->parsed()) return moccha::cli::aria2_list(client, as_json);
+    for (auto& [sub, action] : aria2_actions)
+      if (sub->parsed()) return moccha::cli::aria2_action(client, download_id, action, remove_data);
+    if (events_cmd->parsed()) return moccha::cli::events(client, as_json);
     if (upload->parsed()) return moccha::cli::upload(client, local, remote);
     if (download->parsed()) return moccha::cli::download(client, remote, local);
   } catch (const moccha::ConfigError& e) {

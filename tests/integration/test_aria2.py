@@ -7,11 +7,12 @@ import json
 import os
 import signal
 import stat
+import subprocess
 import threading
 import time
 import unittest
 
-from agent import Agent, Events, wait_for
+from agent import BIN, Agent, Events, run_cli, wait_for
 from fileserver import FileServer
 from test_services import free_port, pid_alive
 
@@ -327,6 +328,71 @@ class Aria2(unittest.TestCase):
         st = self.agent.get("/services/aria2/stats").json()
         for key in ("download_rate", "upload_rate", "num_active", "num_waiting", "num_stopped"):
             self.assertIsInstance(st[key], int, key)
+
+    def test_cli(self):
+        env = {"MOCCHA_URL": self.agent.url, "MOCCHA_API_KEY": self.agent.key}
+        url, data = self.serve("cli.bin", 256 << 10)
+        out = run_cli("aria2-add", url, "--out", "cli-named.bin", env=env)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        gid = out.stdout.strip()
+        self.assertRegex(gid, r"^[0-9a-f]{16}$")
+        d = self.wait_state(gid, "complete")
+        self.assertEqual(os.path.basename(d["path"]), "cli-named.bin")
+        out = run_cli("aria2-list", env=env)
+        self.assertIn(gid, out.stdout)
+        self.assertIn("cli-named.bin", out.stdout)
+        self.assertIn("complete", out.stdout)
+        listed = json.loads(run_cli("aria2-list", "--json", env=env).stdout)
+        self.assertIn(gid, [x["id"] for x in listed["downloads"]])
+        out = run_cli("aria2-pause", gid, env=env)
+        self.assertNotEqual(out.returncode, 0)  # finished: nothing to pause
+        self.assertIn("nothing to pause", out.stderr)
+        # get: several links, each routed, a bad one reported without stopping the rest.
+        url2, _ = self.serve("cli-get.bin", 128 << 10)
+        out = run_cli("get", url2, "gopher://nowhere/x", env=env)
+        self.assertEqual(out.returncode, 1)
+        self.assertRegex(out.stdout, r"cli-get\.bin -> aria2 \(aria2:[0-9a-f]{16}\)")
+        self.assertIn("gopher://nowhere/x", out.stderr)
+        got = out.stdout.split("(")[1].rstrip(")\n")
+        wait_for(lambda: any(x["id"] == got and x["state"] == "completed"
+                             for x in self.agent.get("/downloads").json()["downloads"]),
+                 timeout=20)
+        out = run_cli("downloads", env=env)
+        self.assertIn("cli-get.bin", out.stdout)
+        self.assertIn("completed", out.stdout)
+        self.assertIn("aria2", out.stdout)
+        self.assertIn(got, [x["id"] for x in json.loads(
+            run_cli("downloads", "--json", env=env).stdout)["downloads"]])
+        # events: one line per event as it happens.
+        full_env = {k: v for k, v in os.environ.items() if not k.startswith("MOCCHA_")}
+        full_env.update(env)
+        proc = subprocess.Popen([os.path.abspath(BIN), "events", "--json"], env=full_env,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            time.sleep(0.5)
+            url3, _ = self.serve("cli-events.bin", 64 << 10)
+            gid3 = self.add({"url": url3})
+            lines = []
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline:
+                line = proc.stdout.readline()
+                if not line:
+                    break
+                lines.append(json.loads(line))
+                if any(e["type"] == "download.finished" and e["id"] == "aria2:" + gid3
+                       for e in lines):
+                    break
+            self.assertTrue(any(e["type"] == "download.added" and e["id"] == "aria2:" + gid3
+                                for e in lines), lines)
+            self.assertTrue(any(e["type"] == "download.finished" for e in lines), lines)
+        finally:
+            proc.terminate()
+            proc.wait(timeout=10)
+            proc.stdout.close()
+            proc.stderr.close()
+        out = run_cli("aria2-remove", "--data", gid, env=env)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertFalse(os.path.exists(d["path"]))
 
     def test_secrets_are_write_only(self):
         shown = self.agent.get("/services/config/aria2").json()["config"]
