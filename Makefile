@@ -58,6 +58,7 @@ bench: build
 	bench/exec $(BUILD)/moccha
 	bench/files $(BUILD)/moccha
 	bench/torrents $(BUILD)/moccha
+	bench/downloads $(BUILD)/moccha
 
 format:
 	clang-format -i $$(git ls-files '*.cpp' '*.h')

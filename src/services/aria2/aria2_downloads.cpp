@@ -181,6 +181,10 @@ Aria2Downloads::Aria2Downloads(Aria2Service* service, store::Database* db,
                             [this](RpcClient& rpc) { catch_up(rpc); });
 }
 
+Aria2Downloads::~Aria2Downloads() {
+  service_->on_notification(nullptr, nullptr);
+}
+
 bool Aria2Downloads::takes(const std::string& url) const {
   auto colon = url.find("://");
   if (colon == std::string::npos) return false;
@@ -197,6 +201,7 @@ json Aria2Downloads::record(const std::string& gid) {
 void Aria2Downloads::save(const std::string& gid, const json& rec) {
   {
     std::lock_guard lock(mu_);
+    if (forgotten_.count(gid)) return;
     records_[gid] = rec;
   }
   try {
@@ -523,6 +528,7 @@ void Aria2Downloads::remove(const std::string& gid, bool remove_data) {
   {
     std::lock_guard lock(mu_);
     records_.erase(gid);
+    forgotten_.insert(gid);
   }
   if (db_) db_->delete_download("aria2", gid);
   if (events_)
@@ -559,6 +565,10 @@ json Aria2Downloads::stats() {
 }
 
 void Aria2Downloads::record_end(const std::string& gid, const json& s) {
+  {
+    std::lock_guard lock(mu_);
+    if (forgotten_.count(gid)) return;
+  }
   json rec = record(gid);
   std::string st = s.value("status", "");
   if (rec.value("ended", "") == st) return;  // a notification and the catch-up both saw it
@@ -587,6 +597,10 @@ void Aria2Downloads::record_end(const std::string& gid, const json& s) {
 }
 
 void Aria2Downloads::on_event(const std::string& method, const std::string& gid, RpcClient& rpc) {
+  {
+    std::lock_guard lock(mu_);
+    if (forgotten_.count(gid)) return;
+  }
   json s = rpc.call("aria2.tellStatus", json::array({gid, status_keys()}));
   std::string st = s.value("status", "");
   if (method == "aria2.onDownloadComplete" || method == "aria2.onDownloadError" ||

@@ -9,6 +9,7 @@
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <string>
 
 #include "services/downloads.h"
@@ -32,6 +33,7 @@ class Aria2Downloads : public services::DownloadSource {
  public:
   // Subscribes to `service`'s notifications.
   Aria2Downloads(Aria2Service* service, store::Database* db, services::EventBus* events);
+  ~Aria2Downloads() override;  // unsubscribes (waiting for a notification in progress)
 
   std::string service() const override { return "aria2"; }
   // http, https, ftp and sftp links.
@@ -71,6 +73,8 @@ class Aria2Downloads : public services::DownloadSource {
   services::EventBus* events_;
   std::mutex mu_;
   std::map<std::string, nlohmann::json> records_;  // gid -> record (the db's rows, cached)
+  // Removed by the user: a late notification about one must not bring its record back.
+  std::set<std::string> forgotten_;
 };
 
 }  // namespace moccha::aria2

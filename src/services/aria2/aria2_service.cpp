@@ -172,18 +172,20 @@ json Aria2Service::start_locked(const json& c) {
   intended_ = true;
   notifications_ = std::make_unique<Notifications>(
       port,
-      [on_event = on_event_, rpc = rpc_](const std::string& method, const std::string& gid) {
-        if (on_event) on_event(method, gid, *rpc);
+      [this, rpc = rpc_](const std::string& method, const std::string& gid) {
+        std::lock_guard hooks(hooks_mu_);
+        if (on_event_) on_event_(method, gid, *rpc);
       },
-      [on_connect = on_connect_, rpc = rpc_] {
-        if (on_connect) on_connect(*rpc);
+      [this, rpc = rpc_] {
+        std::lock_guard hooks(hooks_mu_);
+        if (on_connect_) on_connect_(*rpc);
       });
   log::info("aria2c is up (pid {}), RPC port {}", daemon_.pid(), port);
   return {{"pid", daemon_.pid()}, {"host", "127.0.0.1"}, {"port", port}, {"managed", true}};
 }
 
 void Aria2Service::on_notification(OnEvent e, OnConnect c) {
-  std::lock_guard lock(mu_);
+  std::lock_guard hooks(hooks_mu_);
   on_event_ = std::move(e);
   on_connect_ = std::move(c);
 }

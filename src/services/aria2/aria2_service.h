@@ -34,9 +34,10 @@ class Aria2Service : public services::Service {
                                  const nlohmann::json& after) override;
   void supervise() override;
 
-  // Where notifications go (set once, before any start): `on_event(method, gid, rpc)` for each,
-  // `on_connect(rpc)` after each (re)connection, on the notifications' thread, with an RPC
-  // client of that aria2c (never the service's lock).
+  // Where notifications go: `on_event(method, gid, rpc)` for each, `on_connect(rpc)` after
+  // each (re)connection, on the notifications' thread, with an RPC client of that aria2c
+  // (never under the service's lock). Setting them again (empty, to stop) waits for a call in
+  // progress to end.
   using OnEvent = std::function<void(const std::string&, const std::string&, RpcClient&)>;
   using OnConnect = std::function<void(RpcClient&)>;
   void on_notification(OnEvent on_event, OnConnect on_connect);
@@ -64,6 +65,7 @@ class Aria2Service : public services::Service {
   nlohmann::json config_;
   std::shared_ptr<RpcClient> rpc_;
   std::unique_ptr<Notifications> notifications_;
+  std::mutex hooks_mu_;  // guards the two below; never taken with mu_ held by a hook
   OnEvent on_event_;
   OnConnect on_connect_;
 };
