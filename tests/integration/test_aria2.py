@@ -433,6 +433,14 @@ class Aria2Lifecycle(unittest.TestCase):
                 r = a.request(method, path, body={} if method == "POST" else None)
                 self.assertEqual(r.status, 503, (path, r))
                 self.assertIn("start", r.json()["error"])
+            # Through the queue: the engine the link needs is named, and how to start it.
+            for url, name in (("http://127.0.0.1:9/x.bin", "aria2"),
+                              ("magnet:?xt=urn:btih:" + "c" * 40, "deluge")):
+                r = a.post("/downloads", body={"url": url})
+                self.assertEqual(r.status, 503, r)
+                self.assertIn(f"/services/{name}/start", r.json()["error"])
+            self.assertEqual(a.get("/downloads").json(),
+                             {"success": True, "downloads": [], "count": 0})
 
     def test_agent_restart_keeps_the_finished_list(self):
         files = FileServer()
