@@ -110,11 +110,6 @@ void append_torrent(std::string& out, std::string_view id, const Values& values)
   out += '}';
 }
 
-void expect_dict(const RencodeReader& r, const char* what) {
-  if (r.type() != RencodeReader::Type::dict)
-    throw RencodeError(std::string(what) + " is not a dict");
-}
-
 }  // namespace
 
 const json& torrent_list_keys() {
@@ -153,38 +148,22 @@ json torrent_json(const std::string& id, const json& s) {
 }
 
 std::string torrent_list_body(std::string_view rencoded) {
-  RencodeReader r(rencoded);
   std::string items;
   items.reserve(rencoded.size() * 2);
   std::size_t count = 0;
-  expect_dict(r, "the torrent list");
-  r.enter();
-  while (r.more()) {
-    if (r.type() != RencodeReader::Type::string) throw RencodeError("a torrent id is not a string");
-    std::string_view id = r.string();
-    Values values{};
-    expect_dict(r, "a torrent's status");
-    r.enter();
-    while (r.more()) {
-      if (r.type() != RencodeReader::Type::string) {
-        r.skip();
-        r.skip();
-        continue;
-      }
-      std::string_view key = r.string();
-      std::size_t i = 0;
-      while (i < kFields.size() && kFields[i].deluge != key) ++i;
-      if (i == kFields.size())
-        r.skip();
-      else
-        values[i] = read_value(r);
-    }
-    r.leave();
-    if (count++) items += ',';
-    append_torrent(items, id, values);
-  }
-  r.leave();
-  if (!r.at_end()) throw RencodeError("rencode: trailing bytes");
+  Values values{};
+  deluge::walk_torrent_statuses(
+      rencoded,
+      [&](std::string_view key, RencodeReader& r) {
+        std::size_t i = 0;
+        while (i < kFields.size() && kFields[i].deluge != key) ++i;
+        if (i < kFields.size()) values[i] = read_value(r);
+      },
+      [&](std::string_view id) {
+        if (count++) items += ',';
+        append_torrent(items, id, values);
+        values = Values{};
+      });
   // The spec's order: success, torrents, count.
   std::string body;
   body.reserve(items.size() + 64);

@@ -15,7 +15,9 @@ void add_downloads_routes(http::Router& router, services::DownloadQueue* queue, 
   router.add({"GET", "/downloads", [queue, daemons](ApiRequest& req, Responder respond) {
                 answer_on(daemons, std::move(respond),
                           [queue, states = req.query_or("state"), names = req.query_or("service")] {
-                            return ApiResponse::ok(queue->list(states, names));
+                            ApiResponse r;
+                            r.body = queue->list_body(states, names);
+                            return r;
                           });
               }});
   router.add({"POST", "/downloads",

@@ -2,9 +2,12 @@
 
 #include <algorithm>
 #include <cmath>
+#include <future>
+#include <memory>
 #include <set>
 #include <string_view>
 
+#include "core/json_text.h"
 #include "core/log.h"
 #include "services/service.h"
 
@@ -45,30 +48,75 @@ bool is_terminal_state(const std::string& s) {
   return s == "completed" || s == "failed" || s == "canceled";
 }
 
-json download_item(const std::string& service, const std::string& native_id,
-                   const std::string& kind) {
-  return {{"id", service + ":" + native_id},
-          {"service", service},
-          {"kind", kind},
-          {"direction", "down"},
-          {"name", ""},
-          {"state", "queued"},
-          {"detail", ""},
-          {"progress", 0},
-          {"total_bytes", nullptr},
-          {"done_bytes", 0},
-          {"download_rate", 0},
-          {"upload_rate", 0},
-          {"eta", nullptr},
-          {"path", nullptr},
-          {"error", nullptr},
-          {"created", nullptr},
-          {"finished", nullptr},
-          {"actions", json::array()}};
+void append_item_json(std::string& out, const DownloadItem& d, bool with_actions) {
+  auto key = [&out](const char* k) {
+    out += ",\"";
+    out += k;
+    out += "\":";
+  };
+  auto text = [&](const char* k, std::string_view v) {
+    key(k);
+    append_json_string(out, v);
+  };
+  auto maybe_text = [&](const char* k, const std::optional<std::string>& v) {
+    if (v)
+      text(k, *v);
+    else
+      key(k), out += "null";
+  };
+  auto integer = [&](const char* k, std::optional<long long> v) {
+    key(k);
+    if (v)
+      append_json_integer(out, *v);
+    else
+      out += "null";
+  };
+  out += "{\"id\":";
+  append_json_string(out, d.service + ":" + d.native_id);
+  text("service", d.service);
+  text("kind", d.kind);
+  text("direction", d.direction);
+  text("name", d.name);
+  text("state", d.state);
+  text("detail", d.detail);
+  key("progress");
+  append_json_real(out, d.progress);
+  integer("total_bytes", d.total_bytes);
+  integer("done_bytes", d.done_bytes);
+  integer("download_rate", d.download_rate);
+  integer("upload_rate", d.upload_rate);
+  integer("eta", d.eta);
+  maybe_text("path", d.path);
+  key("error");
+  if (d.error_code) {
+    out += "{\"code\":";
+    append_json_string(out, *d.error_code);
+    out += ",\"message\":";
+    append_json_string(out, d.error_message.value_or(""));
+    out += '}';
+  } else {
+    out += "null";
+  }
+  maybe_text("created", d.created);
+  maybe_text("finished", d.finished);
+  key("actions");
+  out += '[';
+  if (with_actions)
+    for (std::size_t i = 0; i < d.actions.size(); ++i) {
+      if (i) out += ',';
+      append_json_string(out, d.actions[i]);
+    }
+  out += "]}";
 }
 
-json eta_seconds(double total, double done, double rate) {
-  if (total <= 0 || rate <= 0 || done >= total) return nullptr;
+json item_json(const DownloadItem& item) {
+  std::string text;
+  append_item_json(text, item);
+  return json::parse(text);
+}
+
+std::optional<long long> eta_seconds(double total, double done, double rate) {
+  if (total <= 0 || rate <= 0 || done >= total) return std::nullopt;
   return static_cast<long long>(std::ceil((total - done) / rate));
 }
 
@@ -85,7 +133,7 @@ DownloadSource& DownloadQueue::source(const std::string& service) {
                      "unknown download service '" + service + "': one of " + names);
 }
 
-json DownloadQueue::list(const std::string& states, const std::string& services) {
+std::string DownloadQueue::list_body(const std::string& states, const std::string& services) {
   auto want_states = comma_list(states);
   for (const auto& s : want_states)
     if (!is_download_state(s))
@@ -95,28 +143,47 @@ json DownloadQueue::list(const std::string& states, const std::string& services)
                              "completed, failed, canceled");
   auto want_services = comma_list(services);
   for (const auto& s : want_services) source(s);  // throws for an unknown one
-  json out = json::array();
-  for (auto* src : sources_) {
-    std::string name = src->service();
-    if (!want_services.empty() && !want_services.count(name)) continue;
-    std::vector<json> items;
+  std::vector<DownloadSource*> asked;
+  for (auto* src : sources_)
+    if (want_services.empty() || want_services.count(src->service())) asked.push_back(src);
+  // Every engine at once: the listing costs the slowest engine's answer, not their sum.
+  using Items = std::shared_ptr<const std::vector<DownloadItem>>;
+  auto fetch = [](DownloadSource* src) {
+    return std::make_shared<const std::vector<DownloadItem>>(src->items());
+  };
+  std::vector<std::future<Items>> pending;
+  for (std::size_t i = 1; i < asked.size(); ++i)
+    pending.push_back(std::async(std::launch::async, fetch, asked[i]));
+  std::string items;
+  std::size_t count = 0;
+  for (std::size_t i = 0; i < asked.size(); ++i) {
+    std::string name = asked[i]->service();
+    Items got;
+    bool stale = false;
     try {
-      items = src->items();
+      got = i == 0 ? fetch(asked[0]) : pending[i - 1].get();
       std::lock_guard lock(mu_);
-      last_[name] = items;
+      last_[name] = got;  // shared, not copied
     } catch (const ServiceError& e) {
-      if (e.kind != ServiceError::Kind::unavailable) throw;
+      if (e.kind != ServiceError::Kind::unavailable) throw;  // the futures wait as they go
       // A stopped engine: what it last said, with nothing to be done to it now.
       std::lock_guard lock(mu_);
-      items = last_[name];
-      for (auto& item : items) item["actions"] = json::array();
+      got = last_[name];
+      stale = true;
     }
-    for (auto& item : items)
-      if (want_states.empty() || want_states.count(item.value("state", "")))
-        out.push_back(std::move(item));
+    if (!got) continue;
+    for (const auto& item : *got) {
+      if (!want_states.empty() && !want_states.count(item.state)) continue;
+      if (count++) items += ',';
+      append_item_json(items, item, !stale);
+    }
   }
-  std::size_t n = out.size();
-  return {{"success", true}, {"downloads", std::move(out)}, {"count", n}};
+  return "{\"count\":" + std::to_string(count) + ",\"downloads\":[" + items +
+         "],\"success\":true}\n";
+}
+
+json DownloadQueue::list(const std::string& states, const std::string& services) {
+  return json::parse(list_body(states, services));
 }
 
 json DownloadQueue::add(const json& request) {

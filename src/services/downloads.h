@@ -7,8 +7,10 @@
 #pragma once
 
 #include <map>
+#include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -21,14 +23,32 @@ inline constexpr const char* kDownloadStates[] = {"queued",    "resolving", "act
 bool is_download_state(const std::string& s);
 bool is_terminal_state(const std::string& s);
 
-// One item: {"id": "SERVICE:NATIVE_ID", "service", "kind", "direction", "name", "state",
-// "detail", "progress", "total_bytes", "done_bytes", "download_rate", "upload_rate", "eta",
-// "path", "error", "created", "finished", "actions"}. This fills the fields every engine has,
-// with nulls where it knows nothing yet; the adapter sets the rest.
-nlohmann::json download_item(const std::string& service, const std::string& native_id,
-                             const std::string& kind);
-// ETA in seconds from what is left and the rate; null when it cannot be told.
-nlohmann::json eta_seconds(double total, double done, double rate);
+// One item of the queue, in the common shape; GET /downloads writes it as {"id":
+// "SERVICE:NATIVE_ID", "service", "kind", "direction", "name", "state", "detail", "progress",
+// "total_bytes", "done_bytes", "download_rate", "upload_rate", "eta", "path", "error",
+// "created", "finished", "actions"}, with null for what is not known.
+struct DownloadItem {
+  std::string service, native_id;
+  std::string kind;  // torrent | direct | hoster | cloud
+  std::string direction = "down";
+  std::string name;
+  std::string state = "queued";  // one of kDownloadStates
+  std::string detail;            // the engine's own state
+  double progress = 0;           // 0-100
+  std::optional<long long> total_bytes;
+  long long done_bytes = 0, download_rate = 0, upload_rate = 0;
+  std::optional<long long> eta;  // seconds
+  std::optional<std::string> path;
+  std::optional<std::string> error_code, error_message;  // both or neither
+  std::optional<std::string> created, finished;          // ISO-8601 UTC
+  std::vector<std::string> actions;                      // what can be done to it now
+};
+// Its JSON text; without `actions` when `with_actions` is false (a stopped engine's item).
+void append_item_json(std::string& out, const DownloadItem& item, bool with_actions = true);
+nlohmann::json item_json(const DownloadItem& item);
+
+// ETA in seconds from what is left and the rate; none when it cannot be told.
+std::optional<long long> eta_seconds(double total, double done, double rate);
 
 class DownloadSource {
  public:
@@ -37,7 +57,7 @@ class DownloadSource {
   // Whether a link goes to this engine when the caller does not name one.
   virtual bool takes(const std::string& url) const = 0;
   // Every item, in the common shape. Throws ServiceError(unavailable) when not running.
-  virtual std::vector<nlohmann::json> items() = 0;
+  virtual std::vector<DownloadItem> items() = 0;
   // Adds the link of a POST /downloads body ({"url", ...}); returns the native id. Throws
   // ServiceError (invalid, unavailable, conflict) or http::ApiError.
   virtual std::string add(const nlohmann::json& request) = 0;
@@ -50,8 +70,11 @@ class DownloadQueue {
   // Sources are consulted in this order for routing and listing; they outlive the queue.
   void add_source(DownloadSource* source);
 
-  // {"success", "downloads", "count"}; `states` and `services` are comma lists (empty: all).
-  // Throws ServiceError(invalid) for an unknown state or service.
+  // The body of GET /downloads, {"count", "downloads", "success"}, written item by item
+  // from each engine's answer (asked all at once); `states` and `services` are comma lists
+  // (empty: all). Throws ServiceError(invalid) for an unknown state or service.
+  std::string list_body(const std::string& states, const std::string& services);
+  // The same as a tree.
   nlohmann::json list(const std::string& states, const std::string& services);
   // {"success", "id", "service"}.
   nlohmann::json add(const nlohmann::json& request);
@@ -61,7 +84,8 @@ class DownloadQueue {
   DownloadSource& source(const std::string& service);
   std::vector<DownloadSource*> sources_;
   std::mutex mu_;
-  std::map<std::string, std::vector<nlohmann::json>> last_;  // service -> last answer
+  // service -> its last answer, shared with listings being written
+  std::map<std::string, std::shared_ptr<const std::vector<DownloadItem>>> last_;
 };
 
 }  // namespace moccha::services

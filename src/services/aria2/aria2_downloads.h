@@ -11,7 +11,10 @@
 #include <nlohmann/json.hpp>
 #include <set>
 #include <string>
+#include <utility>
+#include <vector>
 
+#include "services/aria2/shapes.h"
 #include "services/downloads.h"
 
 namespace moccha::store {
@@ -26,9 +29,6 @@ namespace moccha::aria2 {
 class Aria2Service;
 class RpcClient;
 
-// aria2's status as a common state (a seeder is "seeding").
-std::string common_state(const std::string& aria2_status, bool seeder = false);
-
 class Aria2Downloads : public services::DownloadSource {
  public:
   // Subscribes to `service`'s notifications.
@@ -38,7 +38,7 @@ class Aria2Downloads : public services::DownloadSource {
   std::string service() const override { return "aria2"; }
   // http, https, ftp and sftp links.
   bool takes(const std::string& url) const override;
-  std::vector<nlohmann::json> items() override;
+  std::vector<services::DownloadItem> items() override;
   // {"url"} or {"urls": [mirrors]}, optional "dir", "out", "headers", "checksum",
   // "connections", "paused". Throws ServiceError(invalid) naming the field.
   std::string add(const nlohmann::json& request) override;
@@ -54,12 +54,16 @@ class Aria2Downloads : public services::DownloadSource {
   nlohmann::json stats();
 
  private:
-  // Every download aria2 knows of, by gid (its raw status), plus those only our records know.
-  std::map<std::string, nlohmann::json> all(RpcClient& rpc);
+  // aria2's statuses, in its order (active, waiting, stopped).
+  using Known = std::vector<Status>;
+  // Every download aria2 knows of, then those only our records know.
+  Known all(RpcClient& rpc);
   // Adds the downloads only our records know of (aria2 forgot them, or it is stopped).
-  void add_recorded(std::map<std::string, nlohmann::json>& out);
+  void add_recorded(Known& out, const std::set<std::string>& seen);
+  // Calls each(status, record) for each, the records read in place under the lock.
+  template <class F>
+  void shape(const Known& known, F&& each);
   nlohmann::json status_of(RpcClient& rpc, const std::string& gid);
-  nlohmann::json item(const std::string& gid, const nlohmann::json& status);
   void on_event(const std::string& method, const std::string& gid, RpcClient& rpc);
   // After each (re)connection: what ended while nobody listened is recorded and published.
   void catch_up(RpcClient& rpc);

@@ -31,37 +31,25 @@ json RpcClient::request(const std::string& method, json params, int id) const {
   return {{"jsonrpc", "2.0"}, {"id", id}, {"method", method}, {"params", std::move(params)}};
 }
 
-json RpcClient::post(const json& body) const {
+std::string RpcClient::post(const json& body) const {
   HttpReply r = http_post("http://127.0.0.1:" + std::to_string(port_) + "/jsonrpc", {}, body.dump(),
                           {.connect_timeout = timeout_, .timeout = timeout_});
   if (!r.reached()) throw RpcError(RpcError::Kind::unreachable, "aria2c: " + r.error);
-  json reply = json::parse(r.body, nullptr, false);
-  if (reply.is_discarded())
-    throw RpcError(RpcError::Kind::protocol,
-                   "aria2c answered HTTP " + std::to_string(r.status) + " with no JSON");
-  return reply;
+  return std::move(r.body);
 }
 
 json RpcClient::call(const std::string& method, json params) const {
-  return result_of(post(request(method, std::move(params), 1)));
+  std::string body = post(request(method, std::move(params), 1));
+  json reply = json::parse(body, nullptr, false);
+  if (reply.is_discarded()) throw RpcError(RpcError::Kind::protocol, "aria2c's reply is not JSON");
+  return result_of(reply);
 }
 
-std::vector<json> RpcClient::batch(const std::vector<std::pair<std::string, json>>& calls) const {
+std::string RpcClient::batch_body(const std::vector<std::pair<std::string, json>>& calls) const {
   json body = json::array();
   for (std::size_t i = 0; i < calls.size(); ++i)
     body.push_back(request(calls[i].first, calls[i].second, static_cast<int>(i)));
-  json reply = post(body);
-  if (!reply.is_array() || reply.size() != calls.size())
-    throw RpcError(RpcError::Kind::protocol, "aria2's batch reply does not match the calls");
-  std::vector<json> out(calls.size());
-  for (const auto& r : reply) {
-    if (!r.is_object() || !r.contains("id") || !r["id"].is_number_integer())
-      throw RpcError(RpcError::Kind::protocol, "aria2's batch reply has no id");
-    auto i = r["id"].get<std::size_t>();
-    if (i >= out.size()) throw RpcError(RpcError::Kind::protocol, "aria2's batch id out of range");
-    out[i] = result_of(r);
-  }
-  return out;
+  return post(body);
 }
 
 }  // namespace moccha::aria2

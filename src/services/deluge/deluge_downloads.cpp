@@ -5,6 +5,7 @@
 #include "core/text.h"
 #include "core/time_util.h"
 #include "services/deluge/deluge_service.h"
+#include "services/deluge/rencode.h"
 #include "services/deluge/torrent_file.h"
 #include "services/service.h"
 
@@ -31,44 +32,93 @@ const json& item_keys() {
   return keys;
 }
 
-double number(const json& s, const char* key) {
-  auto it = s.find(key);
-  return it != s.end() && it->is_number() ? it->get<double>() : 0.0;
-}
-
-json time_or_null(double epoch) {
-  if (epoch <= 0) return nullptr;
+std::optional<std::string> time_of(double epoch) {
+  if (epoch <= 0) return std::nullopt;
   return iso8601_utc(
       std::chrono::system_clock::time_point(std::chrono::seconds(static_cast<long long>(epoch))));
 }
 
-json item_of(const std::string& hash, const json& s) {
-  json item = services::download_item("deluge", hash, "torrent");
-  std::string detail = s.value("state", "");
-  bool finished = s.value("is_finished", false);
-  std::string state = common_state(detail, finished);
-  double total = number(s, "total_wanted"), done = number(s, "total_done");
-  double down = number(s, "download_payload_rate");
-  item["name"] = s.value("name", "");
-  item["state"] = state;
-  item["detail"] = detail;
-  item["progress"] = number(s, "progress");
-  item["total_bytes"] = static_cast<long long>(total);
-  item["done_bytes"] = static_cast<long long>(done);
-  item["download_rate"] = static_cast<long long>(down);
-  item["upload_rate"] = static_cast<long long>(number(s, "upload_payload_rate"));
-  item["eta"] = services::eta_seconds(total, done, down);
-  item["path"] =
-      (std::filesystem::path(s.value("download_location", "")) / s.value("name", "")).string();
-  if (state == "failed") item["error"] = {{"code", "deluge"}, {"message", s.value("message", "")}};
-  item["created"] = time_or_null(number(s, "time_added"));
-  item["finished"] = finished ? time_or_null(number(s, "completed_time")) : json(nullptr);
-  if (state == "paused")
-    item["actions"] = {"resume", "cancel"};
-  else if (state == "completed" || state == "failed")
-    item["actions"] = {"resume", "cancel"};
+// One torrent's status, read in place from deluged's rencoded reply.
+struct Status {
+  std::string_view name, state, location, message;
+  bool finished = false;
+  double progress = 0, wanted = 0, done = 0, down = 0, up = 0, added = 0, completed = 0;
+};
+
+double number_at(RencodeReader& r) {
+  switch (r.type()) {
+    case RencodeReader::Type::integer:
+      return static_cast<double>(r.integer());
+    case RencodeReader::Type::float32:
+    case RencodeReader::Type::float64:
+      return r.floating();
+    case RencodeReader::Type::boolean:
+      return r.boolean() ? 1 : 0;
+    default:
+      r.skip();
+      return 0;
+  }
+}
+
+std::string_view text_at(RencodeReader& r) {
+  if (r.type() == RencodeReader::Type::string) return r.string();
+  r.skip();
+  return {};
+}
+
+// One value of a torrent's status into `st`, by its key; others are left (and skipped).
+void read_field(Status& st, std::string_view k, RencodeReader& r) {
+  if (k == "name")
+    st.name = text_at(r);
+  else if (k == "state")
+    st.state = text_at(r);
+  else if (k == "download_location")
+    st.location = text_at(r);
+  else if (k == "message")
+    st.message = text_at(r);
+  else if (k == "is_finished")
+    st.finished = number_at(r) != 0;
+  else if (k == "progress")
+    st.progress = number_at(r);
+  else if (k == "total_wanted")
+    st.wanted = number_at(r);
+  else if (k == "total_done")
+    st.done = number_at(r);
+  else if (k == "download_payload_rate")
+    st.down = number_at(r);
+  else if (k == "upload_payload_rate")
+    st.up = number_at(r);
+  else if (k == "time_added")
+    st.added = number_at(r);
+  else if (k == "completed_time")
+    st.completed = number_at(r);
+}
+
+services::DownloadItem item_of(std::string_view hash, const Status& s) {
+  services::DownloadItem item;
+  item.service = "deluge";
+  item.native_id = std::string(hash);
+  item.kind = "torrent";
+  item.name = std::string(s.name);
+  item.detail = std::string(s.state);
+  item.state = common_state(item.detail, s.finished);
+  item.progress = s.progress;
+  item.total_bytes = static_cast<long long>(s.wanted);
+  item.done_bytes = static_cast<long long>(s.done);
+  item.download_rate = static_cast<long long>(s.down);
+  item.upload_rate = static_cast<long long>(s.up);
+  item.eta = services::eta_seconds(s.wanted, s.done, s.down);
+  item.path = (std::filesystem::path(std::string(s.location)) / item.name).string();
+  if (item.state == "failed") {
+    item.error_code = "deluge";
+    item.error_message = std::string(s.message);
+  }
+  item.created = time_of(s.added);
+  if (s.finished) item.finished = time_of(s.completed);
+  if (item.state == "paused" || item.state == "completed" || item.state == "failed")
+    item.actions = {"resume", "cancel"};
   else
-    item["actions"] = {"pause", "cancel"};
+    item.actions = {"pause", "cancel"};
   return item;
 }
 
@@ -105,16 +155,28 @@ bool DelugeDownloads::takes(const std::string& url) const {
   return path.size() > 8 && iequals(std::string_view(path).substr(path.size() - 8), ".torrent");
 }
 
-std::vector<json> DelugeDownloads::items() {
+std::vector<services::DownloadItem> DelugeDownloads::items() {
   return guarded([&] { return list(); });
 }
 
-std::vector<json> DelugeDownloads::list() {
+std::vector<services::DownloadItem> DelugeDownloads::list() {
   auto rpc = service_->rpc();
-  json all = rpc->call("core.get_torrents_status", json::array({json::object(), item_keys()}));
-  std::vector<json> out;
-  if (!all.is_object()) throw ServiceError(ServiceError::Kind::bad_reply, "deluged's list");
-  for (const auto& [hash, s] : all.items()) out.push_back(item_of(hash, s));
+  // Read in place: a thousand torrents' status is not worth a tree.
+  RawReply reply =
+      rpc->call_raw("core.get_torrents_status", json::array({json::object(), item_keys()}));
+  std::vector<services::DownloadItem> out;
+  try {
+    Status st;
+    walk_torrent_statuses(
+        reply.result(), [&](std::string_view key, RencodeReader& r) { read_field(st, key, r); },
+        [&](std::string_view hash) {
+          out.push_back(item_of(hash, st));
+          st = Status();
+        });
+  } catch (const RencodeError& e) {
+    throw ServiceError(ServiceError::Kind::bad_reply,
+                       std::string("deluged's list cannot be read: ") + e.what());
+  }
   return out;
 }
 

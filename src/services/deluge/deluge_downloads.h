@@ -21,12 +21,12 @@ class DelugeDownloads : public services::DownloadSource {
   std::string service() const override { return "deluge"; }
   // Magnet links and http(s) URLs whose path ends in .torrent.
   bool takes(const std::string& url) const override;
-  std::vector<nlohmann::json> items() override;
+  std::vector<services::DownloadItem> items() override;
   std::string add(const nlohmann::json& request) override;
   void act(const std::string& native_id, const std::string& action) override;
 
  private:
-  std::vector<nlohmann::json> list();
+  std::vector<services::DownloadItem> list();
   std::string add_link(const nlohmann::json& request);
   void control(const std::string& hash, const std::string& action);
   DelugeService* service_;

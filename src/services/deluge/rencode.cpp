@@ -386,4 +386,34 @@ void RencodeReader::skip() {
   }
 }
 
+void walk_torrent_statuses(std::string_view rencoded,
+                           const std::function<void(std::string_view, RencodeReader&)>& field,
+                           const std::function<void(std::string_view)>& done) {
+  RencodeReader r(rencoded);
+  if (r.type() != RencodeReader::Type::dict) throw RencodeError("the torrent list is not a dict");
+  r.enter();
+  while (r.more()) {
+    if (r.type() != RencodeReader::Type::string) throw RencodeError("a torrent id is not a string");
+    std::string_view id = r.string();
+    if (r.type() != RencodeReader::Type::dict)
+      throw RencodeError("a torrent's status is not a dict");
+    r.enter();
+    while (r.more()) {
+      if (r.type() != RencodeReader::Type::string) {
+        r.skip();
+        r.skip();
+        continue;
+      }
+      std::string_view key = r.string();
+      std::size_t before = r.offset();
+      field(key, r);
+      if (r.offset() == before) r.skip();  // the callback took nothing: step over it
+    }
+    r.leave();
+    done(id);
+  }
+  r.leave();
+  if (!r.at_end()) throw RencodeError("rencode: trailing bytes");
+}
+
 }  // namespace moccha::deluge

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <string>
@@ -71,5 +72,12 @@ class RencodeReader {
   int max_depth_;
   std::vector<Open> open_;
 };
+
+// Walks the reply of core.get_torrents_status ({id: {key: value, ...}, ...}) in place: for
+// each torrent, `field(key, reader)` reads or skips each value (the reader at it), then
+// `done(id)`. Keys that are not strings are skipped. Throws RencodeError for another shape.
+void walk_torrent_statuses(std::string_view rencoded,
+                           const std::function<void(std::string_view key, RencodeReader&)>& field,
+                           const std::function<void(std::string_view id)>& done);
 
 }  // namespace moccha::deluge
