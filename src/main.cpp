@@ -5,6 +5,7 @@
 #include <iterator>
 
 #include "app/app.h"
+#include "cli/cnl_relay.h"
 #include "cli/commands.h"
 #include "cli/downloads.h"
 #include "cli/torrents.h"
@@ -188,6 +189,13 @@ int main(int argc, char** argv) {
   auto* events_cmd = app.add_subcommand("events", "Print the agent's events as they happen");
   events_cmd->add_flag("--json", as_json, "One JSON object per line");
 
+  std::string cnl_listen = "127.0.0.1:9666", cnl_service;
+  auto* cnl_cmd = app.add_subcommand(
+      "cnl-relay", "Receive Click'n'Load on this computer and send the links to the agent");
+  cnl_cmd->add_option("--listen", cnl_listen, "Loopback HOST:PORT (default 127.0.0.1:9666)");
+  cnl_cmd->add_option("--service", cnl_service,
+                      "Send every link to this engine (default: routed by the link)");
+
   CLI11_PARSE(app, argc, argv);
 
   try {
@@ -245,6 +253,7 @@ int main(int argc, char** argv) {
     for (auto& [sub, action] : aria2_actions)
       if (sub->parsed()) return moccha::cli::aria2_action(client, download_id, action, remove_data);
     if (events_cmd->parsed()) return moccha::cli::events(client, as_json);
+    if (cnl_cmd->parsed()) return moccha::cli::cnl_relay(client, cnl_listen, cnl_service);
     if (upload->parsed()) return moccha::cli::upload(client, local, remote);
     if (download->parsed()) return moccha::cli::download(client, remote, local);
   } catch (const moccha::ConfigError& e) {
