@@ -15,6 +15,7 @@
 #include "api/events_api.h"
 #include "api/exec_api.h"
 #include "api/files_api.h"
+#include "api/jdownloader_api.h"
 #include "api/services_api.h"
 #include "api/system_api.h"
 #include "core/log.h"
@@ -30,6 +31,7 @@
 #include "services/deluge/deluge_service.h"
 #include "services/downloads.h"
 #include "services/events.h"
+#include "services/jdownloader/jd_service.h"
 #include "services/manager.h"
 #include "services/webhooks.h"
 #include "store/database.h"
@@ -150,8 +152,7 @@ int serve(Config config) {
   auto deluge_service = std::make_unique<deluge::DelugeService>(config.data_dir, &events);
   deluge::DelugeService* deluge = deluge_service.get();
   service_list.push_back(std::move(deluge_service));
-  service_list.push_back(std::make_unique<services::PendingService>(
-      "jdownloader", nlohmann::json{{"enabled", false}, {"autostart", true}}));
+  service_list.push_back(std::make_unique<jd::JdService>(config.data_dir, &events));
   service_list.push_back(std::make_unique<services::PendingService>(
       "mega", nlohmann::json{{"enabled", false}, {"autostart", true}}));
   auto aria2_service = std::make_unique<aria2::Aria2Service>(config.data_dir, &events);
@@ -173,6 +174,7 @@ int serve(Config config) {
   api::add_aria2_routes(router, &aria2_downloads, daemons_pool.poster());
   api::add_downloads_routes(router, &downloads, daemons_pool.poster());
   api::add_events_routes(router, &events);
+  api::add_jdownloader_routes(router);
 
   http::ServerOptions options{config.host, static_cast<unsigned short>(config.port), config.api_key,
                               config.limits, config.rate_limit};

@@ -34,6 +34,10 @@ std::string tail_of(const fs::path& file, std::size_t bytes) {
 
 }  // namespace
 
+bool is_local_host(const std::string& host) {
+  return host.empty() || host == "localhost" || host == "127.0.0.1" || host == "::1";
+}
+
 bool on_path(const std::string& program) {
   const char* path = std::getenv("PATH");
   std::stringstream ss(path ? path : "/usr/bin:/bin");
@@ -126,7 +130,7 @@ void Daemon::start(const DaemonSpec& spec) {
   stop_left_behind(spec_.dir);
   cap_output();
   std::string error;
-  pid_ = sys::spawn_daemon(spec_.argv, file(".out").string(), error);
+  pid_ = sys::spawn_daemon(spec_.argv, file(".out").string(), error, spec_.cwd.string());
   if (pid_ < 0)
     throw ServiceError(ServiceError::Kind::failed, "cannot start " + program_ + ": " + error);
   started_at_ = Clock::now();

@@ -22,6 +22,8 @@ namespace moccha::services {
 
 class EventBus;
 
+// Whether `host` names this machine ("", localhost, 127.0.0.1, ::1): a daemon Moccha may spawn.
+bool is_local_host(const std::string& host);
 // Whether `program` is an executable on PATH.
 bool on_path(const std::string& program);
 // Whether something accepts connections on 127.0.0.1:`port`.
@@ -34,6 +36,7 @@ bool apt_install(const std::string& program, const std::vector<std::string>& pac
 struct DaemonSpec {
   std::vector<std::string> argv;  // argv[0] is the program, looked up on PATH
   std::filesystem::path dir;      // its config dir: pidfile and output file live here
+  std::filesystem::path cwd;      // where it runs (empty: the agent's directory)
   // Where its own errors go (last_error is its tail); empty: the output file.
   std::filesystem::path log_file;
   // Called every 200 ms until it returns true; `why` says what is missing for the error.

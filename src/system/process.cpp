@@ -170,9 +170,10 @@ std::string describe(int status) {
 }  // namespace
 
 pid_t spawn_daemon(const std::vector<std::string>& args, const std::string& log_file,
-                   std::string& error) {
+                   std::string& error, const std::string& cwd) {
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
+  if (!cwd.empty()) posix_spawn_file_actions_addchdir_np(&fa, cwd.c_str());
   posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
   posix_spawn_file_actions_addopen(&fa, 1, log_file.c_str(), O_WRONLY | O_APPEND | O_CREAT, 0644);
   posix_spawn_file_actions_adddup2(&fa, 1, 2);

@@ -53,10 +53,10 @@ struct RunResult {
 RunResult run(const RunOptions& options);
 
 // Starts a long-lived child (a daemon we supervise) in its own process group, stdin from
-// /dev/null, stdout and stderr appended to `log_file`. Returns its pid, or -1 with `error` set.
-// The caller reaps it (waitpid) and stops it (kill_group).
+// /dev/null, stdout and stderr appended to `log_file`, in `cwd` (empty: the agent's). Returns
+// its pid, or -1 with `error` set. The caller reaps it (waitpid) and stops it (kill_group).
 pid_t spawn_daemon(const std::vector<std::string>& argv, const std::string& log_file,
-                   std::string& error);
+                   std::string& error, const std::string& cwd = {});
 // SIGTERM, then SIGKILL after `grace`, to the child's whole group; reaps it. Returns how it
 // ended ("exit code 0", "signal 9").
 std::string stop_daemon(pid_t pid, std::chrono::milliseconds grace);

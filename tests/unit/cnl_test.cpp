@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "cli/cnl_relay.h"
+#include "services/jdownloader/api_client.h"
 
 namespace moccha::cnl {
 namespace {
@@ -76,3 +77,43 @@ TEST(CnlRelay, OnlyLoopbackPeersAreLoopback) {
 
 }  // namespace
 }  // namespace moccha::cli
+
+namespace moccha::jd {
+namespace {
+
+using nlohmann::json;
+
+TEST(JdEnvelope, RequestsArePositionalAndRepliesCarryDataOrAType) {
+  EXPECT_EQ(json::parse(encode_request("/linkgrabberv2/addLinks",
+                                       json::array({{{"links", "http://a/1"}}}), 7)),
+            json({{"apiVer", 1},
+                  {"url", "/linkgrabberv2/addLinks"},
+                  {"params", {{{"links", "http://a/1"}}}},
+                  {"rid", 7}}));
+  EXPECT_EQ(json::parse(encode_request("/device/ping", json::object(), 1))["params"],
+            json::array());
+  EXPECT_EQ(decode_reply(200, R"({"data":true,"rid":1})"), true);
+  EXPECT_TRUE(decode_reply(200, R"({"data":null,"rid":1})").is_null());
+  try {
+    decode_reply(404, R"({"src":"DEVICE","type":"API_COMMAND_NOT_FOUND","data":"/x/y"})");
+    FAIL();
+  } catch (const ApiError& e) {
+    EXPECT_EQ(e.kind, ApiError::Kind::refused);
+    EXPECT_EQ(e.type, "API_COMMAND_NOT_FOUND");
+    EXPECT_STREQ(e.what(), "API_COMMAND_NOT_FOUND: /x/y");
+  }
+  for (auto [status, body] : {std::pair<long, const char*>{200, "[1]"},
+                              {200, "not json"},
+                              {500, "<html>"},
+                              {200, R"({"rid":1})"}}) {
+    try {
+      decode_reply(status, body);
+      FAIL() << body;
+    } catch (const ApiError& e) {
+      EXPECT_EQ(e.kind, ApiError::Kind::protocol) << body;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace moccha::jd

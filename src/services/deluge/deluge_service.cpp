@@ -27,10 +27,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-bool is_local(const std::string& host) {
-  return host.empty() || host == "localhost" || host == "127.0.0.1" || host == "::1";
-}
-
 // The auth file's line for `user` ("user:password:level"), or empty.
 std::string auth_password(const fs::path& auth, const std::string& user) {
   std::ifstream in(auth);
@@ -128,7 +124,7 @@ json DelugeService::parse_core_conf(const std::string& text) {
 RpcConfig DelugeService::rpc_config(const json& c) const {
   RpcConfig r;
   std::string host = c["host"].get<std::string>();
-  r.host = is_local(host) ? "127.0.0.1" : host;
+  r.host = services::is_local_host(host) ? "127.0.0.1" : host;
   r.port = c["port"].get<int>();
   r.username = c["username"].get<std::string>();
   r.password = c["password"].get<std::string>();
@@ -166,7 +162,7 @@ json DelugeService::start_locked(const json& c) {
   config_ = c;
   std::string host = c["host"].get<std::string>();
   int port = c["port"].get<int>();
-  if (!is_local(host)) {
+  if (!services::is_local_host(host)) {
     auto rpc = std::make_unique<RpcClient>(rpc_config(c));
     try {
       rpc->connect();
