@@ -1,14 +1,18 @@
-// Routes under /services/jdownloader beyond the service's lifecycle. The daemon, its config
-// and its API client are built; the link, grabber, download and controller endpoints are not
-// yet, and answer 501 saying so rather than 404 or pretend data.
+// Routes under /services/jdownloader beyond the service's lifecycle: links, the link grabber,
+// the download list and the download controller.
 #pragma once
 
+#include "core/worker_pool.h"
+
+namespace moccha::jd {
+class JdDownloads;
+}
 namespace moccha::http {
 class Router;
 }
 
 namespace moccha::api {
 
-void add_jdownloader_routes(http::Router& router);
+void add_jdownloader_routes(http::Router& router, jd::JdDownloads* downloads, Post daemons);
 
 }  // namespace moccha::api

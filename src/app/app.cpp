@@ -31,6 +31,7 @@
 #include "services/deluge/deluge_service.h"
 #include "services/downloads.h"
 #include "services/events.h"
+#include "services/jdownloader/jd_downloads.h"
 #include "services/jdownloader/jd_service.h"
 #include "services/manager.h"
 #include "services/webhooks.h"
@@ -152,7 +153,9 @@ int serve(Config config) {
   auto deluge_service = std::make_unique<deluge::DelugeService>(config.data_dir, &events);
   deluge::DelugeService* deluge = deluge_service.get();
   service_list.push_back(std::move(deluge_service));
-  service_list.push_back(std::make_unique<jd::JdService>(config.data_dir, &events));
+  auto jd_service = std::make_unique<jd::JdService>(config.data_dir, &events);
+  jd::JdService* jdownloader = jd_service.get();
+  service_list.push_back(std::move(jd_service));
   service_list.push_back(std::make_unique<services::PendingService>(
       "mega", nlohmann::json{{"enabled", false}, {"autostart", true}}));
   auto aria2_service = std::make_unique<aria2::Aria2Service>(config.data_dir, &events);
@@ -165,16 +168,18 @@ int serve(Config config) {
   });
   deluge::DelugeDownloads deluge_downloads(deluge);
   aria2::Aria2Downloads aria2_downloads(aria2, db.get(), &events);
+  jd::JdDownloads jd_downloads(jdownloader, &events);
   services::DownloadQueue downloads;
   downloads.add_source(&deluge_downloads);
   downloads.add_source(&aria2_downloads);
+  downloads.add_source(&jd_downloads);
   api::add_services_routes(router, &service_manager, {jobs_pool.poster(), daemons_pool.poster()});
   api::add_deluge_routes(router, deluge, &path_policy, daemons_pool.poster());
   api::add_files_routes(router, {&path_policy, upload_temp, quick_pool.poster()});
   api::add_aria2_routes(router, &aria2_downloads, daemons_pool.poster());
   api::add_downloads_routes(router, &downloads, daemons_pool.poster());
   api::add_events_routes(router, &events);
-  api::add_jdownloader_routes(router);
+  api::add_jdownloader_routes(router, &jd_downloads, daemons_pool.poster());
 
   http::ServerOptions options{config.host, static_cast<unsigned short>(config.port), config.api_key,
                               config.limits, config.rate_limit};

@@ -13,7 +13,11 @@
 //   header is refused (AUTH_FAILED), params that are not a list are BAD_PARAMETERS, an unknown
 //   method API_COMMAND_NOT_FOUND;
 // - device/ping, jd/version, config/get and config/set (GeneralSettings), system/exitJD (which,
-//   like JD, writes its cfg files back from memory before it exits).
+//   like JD, writes its cfg files back from memory before it exits);
+// - the link grabber, the download list and the download controller (Model.java), with
+//   linkgrabberv2/*, downloadsV2/* and downloadcontroller/* as JD's interfaces declare them
+//   (LinkCollectorAPIV2, DownloadsAPIV2, DownloadWatchdogAPI): positional params, and only the
+//   fields a query's flags ask for.
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import java.io.BufferedReader;
@@ -79,7 +83,12 @@ public final class FakeJD {
         ? InetAddress.getLoopbackAddress() : InetAddress.getByName("0.0.0.0");
     HttpServer server = HttpServer.create(new InetSocketAddress(bind, port), 64);
     server.createContext("/", FakeJD::handle);
+    server.setExecutor(java.util.concurrent.Executors.newFixedThreadPool(4));
     server.start();
+    Model.general = cfg.get(GENERAL);
+    Thread watchdog = new Thread(Model::watchdog);
+    watchdog.setDaemon(true);
+    watchdog.start();
     System.out.println("Deprecated API on " + bind.getHostAddress() + ":" + port);
     System.out.flush();
   }
@@ -152,6 +161,65 @@ public final class FakeJD {
             System.exit(0);
           }).start();
           break;
+        case "/linkgrabberv2/addLinks": {
+          Map<String, Object> job = new LinkedHashMap<>();
+          job.put("id", Model.add((Map<String, Object>) params.get(0)));
+          data = job;
+          break;
+        }
+        case "/linkgrabberv2/isCollecting": data = Model.collecting; break;
+        case "/linkgrabberv2/queryPackages":
+          data = Model.queryPackages((Map<String, Object>) params.get(0), true);
+          break;
+        case "/linkgrabberv2/queryLinks":
+          data = Model.queryLinks((Map<String, Object>) params.get(0), true);
+          break;
+        case "/linkgrabberv2/moveToDownloadlist":
+          Model.move((List<Object>) params.get(0), (List<Object>) params.get(1));
+          data = null;
+          break;
+        case "/linkgrabberv2/clearList": Model.clearGrabber(); data = null; break;
+        case "/downloadsV2/queryPackages":
+          data = Model.queryPackages((Map<String, Object>) params.get(0), false);
+          break;
+        case "/downloadsV2/queryLinks":
+          data = Model.queryLinks((Map<String, Object>) params.get(0), false);
+          break;
+        case "/downloadsV2/setEnabled": {
+          boolean on = Boolean.TRUE.equals(params.get(0));
+          synchronized (Model.class) {
+            for (Model.Link l : Model.selected((List<Object>) params.get(1),
+                                                (List<Object>) params.get(2)))
+              l.enabled = on;
+          }
+          data = null;
+          break;
+        }
+        case "/downloadsV2/removeLinks":
+          Model.remove((List<Object>) params.get(0), (List<Object>) params.get(1));
+          data = null;
+          break;
+        case "/downloadcontroller/start":
+          synchronized (Model.class) { Model.state = "RUNNING"; }
+          data = true;
+          break;
+        case "/downloadcontroller/stop":
+          synchronized (Model.class) { Model.state = "STOPPED_STATE"; }
+          data = true;
+          break;
+        case "/downloadcontroller/pause": {
+          boolean pause = Boolean.TRUE.equals(params.get(0));
+          synchronized (Model.class) {
+            if (pause && Model.state.equals("RUNNING")) Model.state = "PAUSE";
+            else if (!pause && Model.state.equals("PAUSE")) Model.state = "RUNNING";
+          }
+          data = true;
+          break;
+        }
+        case "/downloadcontroller/getCurrentState":
+          synchronized (Model.class) { data = Model.state; }
+          break;
+        case "/downloadcontroller/getSpeedInBps": data = Model.speed(); break;
         default:
           answer(x, 404, error("API_COMMAND_NOT_FOUND", path));
           return;
@@ -160,8 +228,9 @@ public final class FakeJD {
       reply.put("data", data);
       reply.put("rid", rid);
       answer(x, 200, reply);
-    } catch (IllegalArgumentException e) {
-      answer(x, 400, error("BAD_PARAMETERS", e.getMessage()));
+    } catch (IllegalArgumentException | ClassCastException | IndexOutOfBoundsException
+             | NullPointerException e) {
+      answer(x, 400, error("BAD_PARAMETERS", String.valueOf(e.getMessage())));
     }
   }
 }

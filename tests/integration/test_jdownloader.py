@@ -164,6 +164,209 @@ class Managed(unittest.TestCase):
             files.stop()
 
 
+class Downloads(unittest.TestCase):
+    """Links through the stand-in's grabber and download list, fetched for real from the
+    tests' loopback server into the configured folder."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.files = FileServer()
+        cls.agent = Agent("--no-rate-limit")
+        cls.jd_dir = os.path.join(cls.agent.tmp, "jd")
+        os.makedirs(cls.jd_dir)
+        shutil.copy(FAKE_JD, os.path.join(cls.jd_dir, "JDownloader.jar"))
+        cls.dl = os.path.join(cls.agent.tmp, "jd-downloads")
+        from test_aria2 import Hooks
+        cls.hooks = Hooks()
+        r = cls.agent.post("/services/config", body={"service_name": "jdownloader", "config": {
+            "port": free_port(), "jd_dir": cls.jd_dir, "auto_install": False,
+            "download_path": cls.dl, "webhooks": [cls.hooks.url], "webhook_secret": "jd"}})
+        assert r.status == 200, r
+        assert cls.agent.post("/services/jdownloader/start", timeout=90).status == 200
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.agent.post("/services/jdownloader/stop", timeout=60)
+        cls.agent.stop()
+        cls.files.stop()
+        cls.hooks.stop()
+
+    def serve(self, name, size=128 << 10, rate=None):
+        data = os.urandom(size)
+        self.files.files["/" + name] = data
+        if rate:
+            self.files.throttle["/" + name] = rate
+        return self.files.url("/" + name), data
+
+    def links(self):
+        r = self.agent.get("/services/jdownloader/downloads")
+        self.assertEqual(r.status, 200, r)
+        return {l["name"]: dict(l, package=p) for p in r.json()["packages"] for l in p["links"]}
+
+    def wait_link(self, name, cond, timeout=30):
+        return wait_for(lambda: (l := self.links().get(name)) and cond(l) and l, timeout=timeout,
+                        step=0.2)
+
+    def test_links_download_into_the_folder_and_announce_themselves(self):
+        ev = Events(self.agent)
+        try:
+            (u1, d1), (u2, d2) = self.serve("jd-a.bin"), self.serve("jd-b.bin")
+            r = self.agent.post("/services/jdownloader/links",
+                                body={"links": [u1, u2], "package_name": "two"})
+            self.assertEqual(r.status, 200, r)
+            self.assertEqual(r.json()["message"], "Links added")
+            self.assertRegex(r.json()["job_id"], r"^\d+$")
+            for name, data in (("jd-a.bin", d1), ("jd-b.bin", d2)):
+                l = self.wait_link(name, lambda l: l["finished"])
+                self.assertEqual(l["bytes_total"], len(data))
+                self.assertEqual(l["package"]["name"], "two")
+                self.assertEqual(l["package"]["save_to"], self.dl)
+                self.assertGreater(int(l["id"]), 2 ** 53)  # JD's 64-bit ids, kept exact
+                with open(os.path.join(self.dl, name), "rb") as f:
+                    self.assertEqual(f.read(), data)
+            q = self.agent.get("/downloads?service=jdownloader").json()
+            mine = {d["name"]: d for d in q["downloads"]}
+            self.assertEqual(mine["jd-a.bin"]["kind"], "hoster")
+            self.assertEqual(mine["jd-a.bin"]["state"], "completed")
+            self.assertEqual(mine["jd-a.bin"]["path"], os.path.join(self.dl, "jd-a.bin"))
+            fin = wait_for(lambda: ev.of("download.finished", service="jdownloader",
+                                         name="jd-b.bin"), timeout=10)
+            self.assertEqual(fin[0]["size"], len(d2))
+            posts = wait_for(lambda: [p for p in self.hooks.posts
+                                      if json.loads(p[1])["name"] == "jd-b.bin"], timeout=15)
+            self.assertEqual(json.loads(posts[0][1])["event"], "download_finished")
+            self.assertEqual(json.loads(posts[0][1])["service"], "jdownloader")
+        finally:
+            ev.close()
+
+    def test_the_grabber_holds_links_until_confirmed(self):
+        url, data = self.serve("jd-grab.bin")
+        r = self.agent.post("/services/jdownloader/links",
+                            body={"links": [url], "autostart": False,
+                                  "destination": os.path.join(self.dl, "held")})
+        self.assertEqual(r.status, 200, r)
+        g = wait_for(lambda: (g := self.agent.get("/services/jdownloader/linkgrabber").json())
+                     ["packages"] and not g["collecting"] and g, timeout=10)
+        pkg = g["packages"][-1]
+        self.assertEqual(pkg["links"][0]["name"], "jd-grab.bin")
+        self.assertEqual(pkg["links"][0]["size"], len(data))
+        self.assertEqual(pkg["links"][0]["availability"], "ONLINE")
+        self.assertNotIn("jd-grab.bin", self.links())
+        r = self.agent.post("/services/jdownloader/linkgrabber/confirm",
+                            body={"package_ids": [pkg["id"]]})
+        self.assertEqual(r.status, 200, r)
+        self.assertIn("jd-grab.bin", self.links())
+        self.assertEqual(self.agent.post("/services/jdownloader/controller/start",
+                                         body={}).status, 200)
+        self.wait_link("jd-grab.bin", lambda l: l["finished"])
+        self.assertTrue(os.path.exists(os.path.join(self.dl, "held", "jd-grab.bin")))
+        self.assertEqual(self.agent.post("/services/jdownloader/linkgrabber/clear",
+                                         body={}).status, 200)
+        self.assertEqual(self.agent.get("/services/jdownloader/linkgrabber").json()["packages"],
+                         [])
+
+    def test_pause_resume_and_remove(self):
+        url, data = self.serve("jd-slow.bin", 1 << 20, rate=256 << 10)
+        self.agent.post("/services/jdownloader/links", body={"links": [url]})
+        l = self.wait_link("jd-slow.bin", lambda l: l["bytes_loaded"] > 0)
+        r = self.agent.post(f"/services/jdownloader/downloads/{l['id']}/pause", body={})
+        self.assertEqual(r.status, 200, r)
+        time.sleep(1)
+        a = self.links()["jd-slow.bin"]
+        time.sleep(1)
+        b = self.links()["jd-slow.bin"]
+        self.assertFalse(b["enabled"])
+        self.assertEqual(a["bytes_loaded"], b["bytes_loaded"])
+        self.assertLess(b["bytes_loaded"], len(data))
+        self.files.throttle.pop("/jd-slow.bin")
+        # Resume also restarts the controller, which ended its session with nothing enabled.
+        self.assertEqual(self.agent.post(f"/services/jdownloader/downloads/{l['id']}/resume",
+                                         body={}).status, 200)
+        self.wait_link("jd-slow.bin", lambda l: l["finished"])
+        with open(os.path.join(self.dl, "jd-slow.bin"), "rb") as f:
+            self.assertEqual(f.read(), data)
+        # Remove keeping the data, then one with its data.
+        r = self.agent.post(f"/services/jdownloader/downloads/{l['id']}/remove",
+                            body={"remove_data": False})
+        self.assertEqual(r.status, 200, r)
+        self.assertNotIn("jd-slow.bin", self.links())
+        self.assertTrue(os.path.exists(os.path.join(self.dl, "jd-slow.bin")))
+        url, _ = self.serve("jd-gone.bin")
+        self.agent.post("/services/jdownloader/links", body={"links": [url]})
+        g = self.wait_link("jd-gone.bin", lambda l: l["finished"])
+        r = self.agent.post(f"/services/jdownloader/downloads/{g['package']['id']}/remove",
+                            body={"remove_data": True})
+        self.assertEqual(r.status, 200, r)
+        self.assertFalse(os.path.exists(os.path.join(self.dl, "jd-gone.bin")))
+        for bad in ("12345", "not-an-id"):
+            r = self.agent.post(f"/services/jdownloader/downloads/{bad}/pause", body={})
+            self.assertEqual(r.status, 404, r)
+
+    def test_the_speed_limit_applies_live(self):
+        url, data = self.serve("jd-limited.bin", 8 << 20)
+        r = self.agent.post("/services/config", body={"service_name": "jdownloader",
+                                                      "config": {"max_download_speed": 256}})
+        self.assertEqual(r.json()["restart_required"], [])
+        try:
+            self.agent.post("/services/jdownloader/links", body={"links": [url]})
+            first = self.wait_link("jd-limited.bin", lambda l: l["bytes_loaded"] > 0)
+            t0 = time.monotonic()
+            time.sleep(2)
+            later = self.links()["jd-limited.bin"]
+            rate = (later["bytes_loaded"] - first["bytes_loaded"]) / (time.monotonic() - t0)
+            self.assertLess(rate, 400 << 10, rate)
+            self.assertFalse(later["finished"])
+        finally:
+            self.agent.post("/services/config", body={"service_name": "jdownloader",
+                                                      "config": {"max_download_speed": 0}})
+            l = self.links().get("jd-limited.bin")
+            if l:
+                self.agent.post(f"/services/jdownloader/downloads/{l['id']}/remove",
+                                body={"remove_data": True})
+
+    def test_the_queue_takes_links_for_jd_and_the_controller_answers(self):
+        url, _ = self.serve("jd-queue.bin")
+        r = self.agent.post("/downloads", body={"url": url, "service": "jdownloader"})
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.json()["service"], "jdownloader")
+        self.wait_link("jd-queue.bin", lambda l: l["finished"])
+        st = self.agent.get("/services/jdownloader/stats").json()
+        self.assertIn(st["state"], ("IDLE", "RUNNING", "PAUSE", "STOPPING", "STOPPED_STATE"))
+        for key in ("speed", "packages", "links"):
+            self.assertIsInstance(st[key], int, key)
+        self.assertEqual(self.agent.post("/services/jdownloader/controller/pause",
+                                         body={"paused": False}).status, 200)
+        self.assertEqual(self.agent.post("/services/jdownloader/controller/stop",
+                                         body={}).status, 200)
+        self.assertEqual(self.agent.get("/services/jdownloader/stats").json()["state"],
+                         "STOPPED_STATE")
+
+    def test_bad_requests(self):
+        for body in ({}, {"links": []}, {"links": ["a b"]}, {"links": "http://x"},
+                     {"links": ["http://x/1"], "destination": "relative"},
+                     {"links": ["http://x/1"], "autostart": "yes"}):
+            r = self.agent.post("/services/jdownloader/links", body=body)
+            self.assertEqual(r.status, 400, (body, r))
+        self.assertEqual(self.agent.post("/services/jdownloader/linkgrabber/confirm",
+                                         body={"package_ids": "1"}).status, 400)
+
+
+class Stopped(unittest.TestCase):
+    def test_every_endpoint_answers_503_when_jd_is_not_running(self):
+        with Agent() as a:
+            for method, path in (("POST", "/services/jdownloader/links"),
+                                 ("GET", "/services/jdownloader/linkgrabber"),
+                                 ("POST", "/services/jdownloader/linkgrabber/confirm"),
+                                 ("GET", "/services/jdownloader/downloads"),
+                                 ("POST", "/services/jdownloader/downloads/1/pause"),
+                                 ("POST", "/services/jdownloader/controller/start"),
+                                 ("GET", "/services/jdownloader/stats")):
+                r = a.request(method, path, body={"links": ["http://x/1"]} if method == "POST"
+                              else None)
+                self.assertEqual(r.status, 503, (path, r))
+                self.assertIn("/services/jdownloader/start", r.json()["error"])
+
+
 class Unmanaged(unittest.TestCase):
     def test_a_jd_already_running_is_used_and_never_stopped(self):
         tmp = tempfile.mkdtemp(prefix="moccha-own-jd-")

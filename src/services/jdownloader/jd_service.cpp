@@ -255,6 +255,11 @@ std::shared_ptr<ApiClient> JdService::api() {
                      "JDownloader is not running: " + daemon_.unavailable_reason());
 }
 
+std::string JdService::download_path() {
+  std::lock_guard lock(mu_);
+  return (config_.is_object() ? config_ : defaults())["download_path"].get<std::string>();
+}
+
 json JdService::status() {
   json st;
   std::shared_ptr<ApiClient> api;

@@ -34,6 +34,8 @@ class JdService : public services::Service {
 
   // The API client of the running JD. Throws ServiceError(unavailable) when not running.
   std::shared_ptr<ApiClient> api();
+  // The config's download_path: where links go without a destination of their own.
+  std::string download_path();
 
   // What Moccha writes into JD's cfg files for `config`, merged over what is there:
   // {"org.jdownloader.api.RemoteAPIConfig.json": {...}, ...}.
