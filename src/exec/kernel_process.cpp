@@ -189,9 +189,9 @@ void KernelProcess::kill() {
   if (from_kernel_ >= 0) ::close(from_kernel_);
   to_kernel_ = from_kernel_ = -1;
   if (pid_ > 0) {
-    sys::end_scope(scope_, pid_);
-    ::kill(-pid_, SIGKILL);
+    ::kill(-pid_, SIGKILL);  // the group at once, then what left it
     ::kill(pid_, SIGKILL);
+    sys::end_scope(scope_, pid_);
     reap(true);
   }
 }

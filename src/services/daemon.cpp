@@ -86,7 +86,25 @@ Daemon::Daemon(std::string service, std::string program, EventBus* events)
     : service_(std::move(service)), program_(std::move(program)), events_(events) {}
 
 Daemon::~Daemon() {
-  if (pid_ > 0) sys::stop_daemon(pid_, std::chrono::seconds(5));
+  if (pid_ > 0 && adopted_)
+    sys::stop_process(pid_, std::chrono::seconds(5));
+  else if (pid_ > 0)
+    sys::stop_daemon(pid_, std::chrono::seconds(5));
+}
+
+pid_t Daemon::successor(pid_t old) const {
+  if (spec_.follow_pidfile.empty()) return -1;
+  std::ifstream in(spec_.follow_pidfile);
+  pid_t pid = 0;
+  if (!(in >> pid) || pid <= 0 || pid == old) return -1;
+  std::string cmd = sys::command_line(pid);
+  return cmd.find(program_) != std::string::npos ? pid : -1;
+}
+
+std::string Daemon::ended() {
+  if (!adopted_) return sys::reap_if_exited(pid_);
+  // Not ours to reap: gone (or a zombie, which has no command line) is all we can see.
+  return sys::command_line(pid_).empty() ? "gone (it was not our child: no exit status)" : "";
 }
 
 fs::path Daemon::file(const char* suffix) const {
@@ -133,6 +151,7 @@ void Daemon::start(const DaemonSpec& spec) {
   pid_ = sys::spawn_daemon(spec_.argv, file(".out").string(), error, spec_.cwd.string());
   if (pid_ < 0)
     throw ServiceError(ServiceError::Kind::failed, "cannot start " + program_ + ": " + error);
+  adopted_ = false;
   started_at_ = Clock::now();
   log::info("{} started (pid {})", program_, pid_);
   try {
@@ -144,8 +163,9 @@ void Daemon::start(const DaemonSpec& spec) {
   auto deadline = Clock::now() + spec_.ready_timeout;
   std::string why;
   while (true) {
-    std::string end = sys::reap_if_exited(pid_);
+    std::string end = ended();
     if (!end.empty()) {
+      if (follow()) continue;  // restarted itself (a first run): the new process is the daemon
       pid_ = -1;
       last_exit_ = end;
       last_error_ = log_tail();
@@ -154,7 +174,10 @@ void Daemon::start(const DaemonSpec& spec) {
     }
     if (!spec_.ready || spec_.ready(why)) break;
     if (Clock::now() >= deadline) {
-      sys::stop_daemon(pid_, std::chrono::seconds(5));
+      if (adopted_)
+        sys::stop_process(pid_, std::chrono::seconds(5));
+      else
+        sys::stop_daemon(pid_, std::chrono::seconds(5));
       pid_ = -1;
       throw ServiceError(ServiceError::Kind::failed,
                          program_ + " did not become ready within " +
@@ -176,10 +199,14 @@ void Daemon::stop(const std::function<void()>& polite, std::chrono::milliseconds
   }
   std::string end;
   for (auto until = Clock::now() + grace; end.empty() && Clock::now() < until;) {
-    end = sys::reap_if_exited(pid_);
+    end = ended();
     if (end.empty()) ::usleep(20000);
   }
-  if (end.empty()) end = sys::stop_daemon(pid_, std::chrono::seconds(5));
+  if (end.empty() && adopted_)
+    end =
+        sys::stop_process(pid_, std::chrono::seconds(5)) ? "stopped by a signal" : "does not stop";
+  else if (end.empty())
+    end = sys::stop_daemon(pid_, std::chrono::seconds(5));
   last_exit_ = end;
   log::info("{} (pid {}) stopped: {}", program_, pid_, end);
   pid_ = -1;
@@ -187,10 +214,25 @@ void Daemon::stop(const std::function<void()>& polite, std::chrono::milliseconds
   fs::remove(file(".pid"), ec);
 }
 
+bool Daemon::follow() {
+  pid_t next = successor(pid_);
+  if (next <= 0) return false;
+  log::info("{} (pid {}) restarted itself as pid {}: following it", program_, pid_, next);
+  pid_ = next;
+  adopted_ = true;
+  try {
+    store::write_file_atomic(file(".pid"), std::to_string(pid_) + "\n", 0600);
+  } catch (const std::system_error& e) {
+    log::warn("cannot record {}'s pid: {}", program_, e.what());
+  }
+  return true;
+}
+
 bool Daemon::alive() {
   if (pid_ <= 0) return false;
-  std::string end = sys::reap_if_exited(pid_);
+  std::string end = ended();
   if (end.empty()) return true;
+  if (follow()) return true;  // it restarted itself: not a death
   last_exit_ = end;
   last_error_ = log_tail();
   log::warn("{} (pid {}) died unexpectedly: {}", program_, pid_, end);

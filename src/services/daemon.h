@@ -43,6 +43,10 @@ struct DaemonSpec {
   std::function<bool(std::string& why)> ready;
   std::chrono::seconds ready_timeout{30};
   bool auto_restart = true;
+  // For a program that restarts itself into a new process while starting (JDownloader on its
+  // first run writes the new pid here): that process is followed as the daemon, not taken for
+  // a crash. It is not our child: it is watched through /proc and stopped by signals.
+  std::filesystem::path follow_pidfile;
 };
 
 class Daemon {
@@ -87,11 +91,19 @@ class Daemon {
   void cap_output() const;
   void schedule_restart();
   std::string log_tail() const;
+  // The child ended while starting: the process it restarted itself into, if any (> 0).
+  pid_t successor(pid_t old) const;
+  // Takes the successor as the daemon, if there is one.
+  bool follow();
+  // How the daemon ended, if it has (empty while it lives): reaped for a child, seen in /proc
+  // for an adopted one.
+  std::string ended();
 
   std::string service_, program_;
   EventBus* events_;
   DaemonSpec spec_;
   pid_t pid_ = -1;
+  bool adopted_ = false;  // pid_ is the process it restarted itself into, not our child
   int restarts_ = 0;
   std::string last_exit_, last_error_;
   std::function<void()> on_death_;

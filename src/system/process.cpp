@@ -329,8 +329,10 @@ RunResult run(const RunOptions& opt) {
   while (out_r.fd >= 0 || err_r.fd >= 0) {
     auto now = Clock::now();
     if (!killed && now >= deadline) {
-      end_scope(scope, pid);  // the child, its group, and whatever left the group
+      // The group first, at once: killed one by one, the shell could see its child die and
+      // run its next command before its own turn. Then whatever left the group.
       ::kill(-pid, SIGKILL);
+      end_scope(scope, pid);
       killed = true;
       r.timed_out = true;
       // Anything that left the group may keep the pipes open: read on only briefly.
@@ -361,8 +363,8 @@ RunResult run(const RunOptions& opt) {
     // Output closed; the child may still run (it closed its stdout). Respect the deadline.
     while (::waitpid(pid, &status, WNOHANG) == 0) {
       if (Clock::now() >= deadline) {
-        end_scope(scope, pid);
         ::kill(-pid, SIGKILL);
+        end_scope(scope, pid);
         r.timed_out = true;
         ::waitpid(pid, &status, 0);
         break;

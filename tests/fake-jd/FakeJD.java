@@ -7,7 +7,9 @@
 //   localhost only, headlessmyjdownloadermandatory true);
 // - headless, when My.JDownloader is required (MyJDownloaderController.isAlwaysConnectRequired:
 //   mandatory, or the local API off) it prints the console login prompt and waits;
-// - writes its pid to JDownloader.pid;
+// - writes its pid to JDownloader.pid; on what stands for its first run (a `restart-once` file
+//   the test puts in its folder) it restarts itself into a new process, as JD's bootstrap does
+//   after fetching the application, and that process writes its pid there;
 // - serves the local API on 127.0.0.1: POST /<namespace>/<method> with the envelope
 //   {"apiVer", "url", "params": [positional], "rid"}, answering {"data", "rid"}; an Origin
 //   header is refused (AUTH_FAILED), params that are not a list are BAD_PARAMETERS, an unknown
@@ -66,6 +68,22 @@ public final class FakeJD {
     Map<String, Object> remote = read(REMOTE);
     read(GENERAL);
     System.out.println("JDownloader (Moccha's test stand-in) in " + home);
+    if (Files.deleteIfExists(home.resolve("restart-once"))) {
+      List<String> cmd = new java.util.ArrayList<>();
+      cmd.add(ProcessHandle.current().info().command().orElse("java"));
+      cmd.add("-jar");
+      cmd.add(home.resolve("JDownloader.jar").toString());
+      cmd.addAll(List.of(args));
+      Process next = new ProcessBuilder(cmd)
+          .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
+          .redirectOutput(ProcessBuilder.Redirect.INHERIT)
+          .redirectErrorStream(true)
+          .start();
+      Files.writeString(home.resolve("JDownloader.pid"), next.pid() + "\n");
+      System.out.println("first run: restarting as pid " + next.pid());
+      System.out.flush();
+      System.exit(0);
+    }
     Files.writeString(home.resolve("JDownloader.pid"), ProcessHandle.current().pid() + "\n");
     boolean api = flag(remote, "deprecatedapienabled", false);
     if (flag(remote, "headlessmyjdownloadermandatory", true) || !api) {

@@ -119,6 +119,27 @@ class Managed(unittest.TestCase):
         finally:
             ev.close()
 
+    def test_a_first_run_self_restart_is_followed_not_taken_for_a_crash(self):
+        open(os.path.join(self.jd_dir, "restart-once"), "w").close()
+        first = self.start()["pid"]
+
+        def successor():
+            with open(os.path.join(self.jd_dir, "JDownloader.pid")) as f:
+                return int(f.read())
+        # The status follows the process it restarted into, and counts no restart.
+        st = wait_for(lambda: (s := self.agent.get("/services/jdownloader/status").json())
+                      ["pid"] == successor() and s, timeout=10, step=0.2)
+        pid = st["pid"]
+        self.assertNotEqual(pid, first)
+        self.assertFalse(pid_alive(first))
+        self.assertIs(st["running"], True)
+        self.assertEqual(st["restarts"], 0)
+        self.assertIsNone(st["last_exit"])
+        self.assertIn("following it", self.agent.log())
+        self.assertEqual(self.agent.post("/services/jdownloader/stop", timeout=60).status, 200)
+        wait_for(lambda: not pid_alive(pid), timeout=10)
+        self.assertIs(self.agent.get("/services/jdownloader/status").json()["running"], False)
+
     def test_the_local_api_speaks_jds_envelope(self):
         self.start()
         self.assertEqual(api(self.port, "device/ping"), (200, {"data": True, "rid": 1}))

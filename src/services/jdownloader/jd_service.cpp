@@ -197,6 +197,7 @@ json JdService::start_locked(const json& c) {
   spec.cwd = dir;
   spec.auto_restart = c["auto_restart"].get<bool>();
   spec.ready_timeout = std::chrono::seconds(120);  // a first start unpacks itself
+  spec.follow_pidfile = dir / "JDownloader.pid";   // ... and restarts into a new process
   auto api = client_for(c, std::chrono::seconds(30));
   auto ping = client_for(c, std::chrono::seconds(2));
   spec.ready = [&ping](std::string& why) {
