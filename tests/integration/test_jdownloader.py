@@ -362,6 +362,36 @@ class Downloads(unittest.TestCase):
         self.assertEqual(self.agent.get("/services/jdownloader/stats").json()["state"],
                          "STOPPED_STATE")
 
+    def test_click_n_load_through_the_relay_lands_in_jd(self):
+        from test_cnl import KEY_HEX, openssl_crypted
+        import http.client
+        import urllib.parse
+        from agent import BIN
+        url, data = self.serve("jd-cnl.bin")
+        port = free_port()
+        env = {k: v for k, v in os.environ.items() if not k.startswith("MOCCHA_")}
+        env.update({"MOCCHA_URL": self.agent.url, "MOCCHA_API_KEY": self.agent.key})
+        relay = subprocess.Popen([os.path.abspath(BIN), "cnl-relay", "--listen",
+                                  f"127.0.0.1:{port}", "--service", "jdownloader"], env=env,
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            self.assertIn("Click'n'Load", relay.stdout.readline())
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            conn.request("POST", "/flash/addcrypted2", body=urllib.parse.urlencode({
+                "crypted": openssl_crypted(url), "jk": f"function f(){{ return '{KEY_HEX}';}}"}),
+                headers={"Content-Type": "application/x-www-form-urlencoded"})
+            r = conn.getresponse()
+            self.assertEqual((r.status, r.read()), (200, b"success\r\n"))
+            conn.close()
+            self.wait_link("jd-cnl.bin", lambda l: l["finished"])
+            with open(os.path.join(self.dl, "jd-cnl.bin"), "rb") as f:
+                self.assertEqual(f.read(), data)
+        finally:
+            relay.terminate()
+            relay.wait(timeout=10)
+            relay.stdout.close()
+            relay.stderr.close()
+
     def test_bad_requests(self):
         for body in ({}, {"links": []}, {"links": ["a b"]}, {"links": "http://x"},
                      {"links": ["http://x/1"], "destination": "relative"},
