@@ -169,7 +169,11 @@ void add_exec_routes(http::Router& router, ExecApiDeps d) {
          auto timeout = timeout_field(req.json, 7 * 86400);
          std::string id = engine->submit(std::move(code), timeout);
          auto t = engine->task(id);
-         return ApiResponse::ok({{"task_id", id}, {"status", t ? (*t)["status"] : json("queued")}});
+         json out = {
+             {"task_id", id}, {"status", "running"}, {"queued", false}, {"position", nullptr}};
+         if (t)
+           for (const char* k : {"status", "queued", "position"}) out[k] = (*t)[k];
+         return ApiResponse::ok(std::move(out));
        }),
        http::BodyKind::json});
 

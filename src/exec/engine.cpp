@@ -108,8 +108,24 @@ std::string Engine::submit(std::string code, std::optional<double> timeout_s) {
 }
 
 json Engine::task_json(const Task& t) const {
+  // The spec's contract: a client polls while "running". A task still waiting its turn is
+  // "running" too (it has not finished), with where it waits said beside it.
+  bool waiting = t.status == "queued";
+  json position = nullptr;
+  if (waiting) {
+    long long n = 0;
+    for (const auto& job : queue_) {
+      ++n;
+      if (job->task.get() == &t) {
+        position = n;
+        break;
+      }
+    }
+  }
   json j = {{"task_id", t.id},
-            {"status", t.status},
+            {"status", waiting ? "running" : t.status},
+            {"queued", waiting},
+            {"position", position},
             {"result", t.result.output},  // the spec's name for the task's output
             {"error", t.result.error},
             {"value", t.result.result},

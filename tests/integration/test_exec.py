@@ -177,7 +177,7 @@ class AsyncTasks(unittest.TestCase):
                                                "time.sleep(1)\nprint('Done')\nx_async = 7"})
             self.assertEqual(r.status, 200)
             task_id = r.json()["task_id"]
-            self.assertIn(r.json()["status"], ("queued", "running"))
+            self.assertEqual(r.json()["status"], "running")
             running = wait_for(lambda: (t := a.get(f"/task/{task_id}").json())["status"] ==
                                "running" and "start" in t["result"] and t)
             self.assertIsNone(running["finished"])
@@ -234,11 +234,31 @@ class AsyncTasks(unittest.TestCase):
             self.assertIn('"0\\n1\\n2\\n"', body)
             self.assertEqual(a.get("/task/nope/events").status, 404)
 
+    def test_a_waiting_task_is_running_to_the_spec_with_its_place_said(self):
+        # The spec's clients poll while "running": a task waiting its turn must not look done.
+        with Agent("--no-rate-limit") as a:
+            first = a.post("/async-execute", body={"code": "import time\ntime.sleep(3)"}).json()
+            second = a.post("/async-execute", body={"code": "w = 2"}).json()
+            third = a.post("/async-execute", body={"code": "w = 3"}).json()
+            self.assertEqual(second["status"], "running")
+            self.assertIs(second["queued"], True)
+            wait_for(lambda: a.get(f"/task/{first['task_id']}").json()["queued"] is False)
+            t2 = a.get(f"/task/{second['task_id']}").json()
+            t3 = a.get(f"/task/{third['task_id']}").json()
+            self.assertEqual((t2["status"], t2["queued"], t2["position"]), ("running", True, 1))
+            self.assertEqual((t3["status"], t3["queued"], t3["position"]), ("running", True, 2))
+            listed = {t["task_id"]: t for t in a.get("/tasks").json()["tasks"]}
+            self.assertEqual(listed[third["task_id"]]["position"], 2)
+            done = wait_for(lambda: (t := a.get(f"/task/{third['task_id']}").json())["status"]
+                            == "done" and t, timeout=30)
+            self.assertIs(done["queued"], False)
+            self.assertIsNone(done["position"])
+
     def test_cancel_queued_and_running(self):
         with Agent("--no-rate-limit") as a:
             first = a.post("/async-execute", body={"code": "import time\ntime.sleep(30)"}).json()
             second = a.post("/async-execute", body={"code": "never_ran = 1"}).json()
-            wait_for(lambda: a.get(f"/task/{first['task_id']}").json()["status"] == "running")
+            wait_for(lambda: a.get(f"/task/{first['task_id']}").json()["queued"] is False)
             r = a.request("DELETE", f"/task/{second['task_id']}")
             self.assertEqual(r.json()["status"], "cancelled")
             r = a.request("DELETE", f"/task/{first['task_id']}")
