@@ -76,11 +76,9 @@ class Daemon {
   void supervise(const std::function<void()>& restart);
 
   pid_t pid() const { return pid_; }
-  bool restart_pending() const { return restart_pending_; }
   // Cancels a scheduled restart (the user stopped or started the service).
   void cancel_restart() { restart_pending_ = false; }
   void set_auto_restart(bool on) { spec_.auto_restart = on; }
-  const std::string& last_exit() const { return last_exit_; }
   // {"pid", "restarts", "last_exit", "last_error"}: the fields every service's status has.
   nlohmann::json status() const;
   // Why a call cannot reach it now: restarting after a death, or stopped.

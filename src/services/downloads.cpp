@@ -109,12 +109,6 @@ void append_item_json(std::string& out, const DownloadItem& d, bool with_actions
   out += "]}";
 }
 
-json item_json(const DownloadItem& item) {
-  std::string text;
-  append_item_json(text, item);
-  return json::parse(text);
-}
-
 std::optional<long long> eta_seconds(double total, double done, double rate) {
   if (total <= 0 || rate <= 0 || done >= total) return std::nullopt;
   return static_cast<long long>(std::ceil((total - done) / rate));
@@ -180,10 +174,6 @@ std::string DownloadQueue::list_body(const std::string& states, const std::strin
   }
   return "{\"count\":" + std::to_string(count) + ",\"downloads\":[" + items +
          "],\"success\":true}\n";
-}
-
-json DownloadQueue::list(const std::string& states, const std::string& services) {
-  return json::parse(list_body(states, services));
 }
 
 json DownloadQueue::add(const json& request) {

@@ -45,7 +45,6 @@ struct DownloadItem {
 };
 // Its JSON text; without `actions` when `with_actions` is false (a stopped engine's item).
 void append_item_json(std::string& out, const DownloadItem& item, bool with_actions = true);
-nlohmann::json item_json(const DownloadItem& item);
 
 // ETA in seconds from what is left and the rate; none when it cannot be told.
 std::optional<long long> eta_seconds(double total, double done, double rate);
@@ -74,8 +73,6 @@ class DownloadQueue {
   // from each engine's answer (asked all at once); `states` and `services` are comma lists
   // (empty: all). Throws ServiceError(invalid) for an unknown state or service.
   std::string list_body(const std::string& states, const std::string& services);
-  // The same as a tree.
-  nlohmann::json list(const std::string& states, const std::string& services);
   // {"success", "id", "service"}.
   nlohmann::json add(const nlohmann::json& request);
   void act(const std::string& id, const std::string& action);

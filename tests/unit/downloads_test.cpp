@@ -37,6 +37,16 @@ class FakeSource : public DownloadSource {
   std::string name_, scheme_;
 };
 
+json listed(DownloadQueue& q, const std::string& states, const std::string& services) {
+  return json::parse(q.list_body(states, services));
+}
+
+json item_json(const DownloadItem& d) {
+  std::string text;
+  append_item_json(text, d);
+  return json::parse(text);
+}
+
 DownloadItem item(const std::string& service, const std::string& id, const std::string& state) {
   DownloadItem it;
   it.service = service;
@@ -77,14 +87,14 @@ TEST(DownloadQueue, FiltersAndKeepsAStoppedEnginesLastListWithoutActions) {
   DownloadQueue q;
   q.add_source(&a);
   q.add_source(&b);
-  json all = q.list("", "");
+  json all = listed(q, "", "");
   EXPECT_EQ(all["count"], 3);
-  EXPECT_EQ(q.list("completed,failed", "")["count"], 2);
-  EXPECT_EQ(q.list("", "beta")["downloads"][0]["id"], "beta:9");
-  EXPECT_THROW(q.list("done", ""), ServiceError);
-  EXPECT_THROW(q.list("", "gamma"), ServiceError);
+  EXPECT_EQ(listed(q, "completed,failed", "")["count"], 2);
+  EXPECT_EQ(listed(q, "", "beta")["downloads"][0]["id"], "beta:9");
+  EXPECT_THROW(listed(q, "done", ""), ServiceError);
+  EXPECT_THROW(listed(q, "", "gamma"), ServiceError);
   a.up = false;
-  json stopped = q.list("", "alpha");
+  json stopped = listed(q, "", "alpha");
   ASSERT_EQ(stopped["count"], 2);
   EXPECT_EQ(stopped["downloads"][0]["actions"], json::array());
   EXPECT_EQ(stopped["downloads"][0]["state"], "active");

@@ -34,9 +34,6 @@ class RpcClient {
   // place (a thousand downloads' status is not worth a tree). Throws RpcError(unreachable).
   std::string batch_body(const std::vector<std::pair<std::string, nlohmann::json>>& calls) const;
 
-  int port() const { return port_; }
-  const std::string& secret() const { return secret_; }
-
  private:
   nlohmann::json request(const std::string& method, nlohmann::json params, int id) const;
   std::string post(const nlohmann::json& body) const;

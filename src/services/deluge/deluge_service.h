@@ -4,8 +4,6 @@
 // login (the user's own). One of ours that an earlier agent left running is stopped first.
 #pragma once
 
-#include <sys/types.h>
-
 #include <atomic>
 #include <chrono>
 #include <filesystem>
@@ -75,7 +73,6 @@ class DelugeService : public services::Service {
   services::Daemon daemon_;
   bool external_ = false;  // a daemon we do not own: remote, or already on the port
   bool intended_ = false;  // we want it running (supervision restarts it)
-  std::string last_error_;
   nlohmann::json config_;
   std::shared_ptr<RpcClient> rpc_;
   std::unique_ptr<RpcClient> watch_rpc_;
