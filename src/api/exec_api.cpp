@@ -1,9 +1,12 @@
 #include "api/exec_api.h"
 
+#include <fcntl.h>
+
 #include <deque>
 #include <memory>
 #include <mutex>
 
+#include "api/file_reply.h"
 #include "api/work.h"
 #include "core/errors.h"
 #include "core/time_util.h"
@@ -11,6 +14,7 @@
 #include "exec/engine.h"
 #include "http/router.h"
 #include "store/database.h"
+#include "store/output_store.h"
 
 namespace moccha::api {
 namespace {
@@ -48,10 +52,21 @@ ApiResponse with_history(store::Database* db, const store::HistoryEntry& entry, 
   return ApiResponse::ok(std::move(body));
 }
 
-json exec_body(const exec::ExecResult& r) {
-  json j = {{"output", r.output},      {"error", r.error},   {"variables", r.variables},
-            {"success", r.success},    {"result", r.result}, {"truncated", r.truncated},
+std::string output_url(const std::string& id, const char* stream = nullptr) {
+  return "/task/" + id + "/output" + (stream ? std::string("?stream=") + stream : "");
+}
+
+json exec_body(const exec::ExecResult& r, const std::string& id) {
+  json j = {{"id", id},
+            {"output", r.output},
+            {"error", r.error},
+            {"variables", r.variables},
+            {"success", r.success},
+            {"result", r.result},
+            {"truncated", r.truncated},
+            {"output_bytes", r.output_bytes},
             {"duration", r.duration_s}};
+  if (r.spilled) j["output_url"] = output_url(id);
   if (r.kernel_restarted) j["kernel_restarted"] = true;
   if (r.timed_out) j["timed_out"] = true;
   return j;
@@ -140,6 +155,34 @@ class TaskEvents : public http::BodyStream {
   std::optional<exec::Engine::Subscription> subscription_;
 };
 
+// GET /task/{id}/output: the whole output of an execution, a shell command or a task, from
+// its spill file when it passed the reply's cap; an async task's output from the task when it
+// did not. Ranges allowed.
+ApiResponse task_output(const ExecApiDeps& d, const ApiRequest& req, const std::string& id,
+                        const std::string& stream) {
+  if (auto path = d.outputs->find(id, stream)) {
+    FileReply f;
+    f.fd = files::UniqueFd(::open(path->c_str(), O_RDONLY | O_CLOEXEC));
+    if (!f.fd || ::fstat(f.fd.get(), &f.st) != 0)
+      return ApiResponse::error(404, "output gone", "the output of " + id + " was removed");
+    f.content_type = "text/plain; charset=utf-8";
+    f.attachment_name = id + "." + stream + ".txt";
+    f.shown = "output of " + id;
+    return *file_reply(req, std::move(f));
+  }
+  if (stream == "output")
+    if (auto t = d.engine->task(id)) {
+      ApiResponse r;
+      r.content_type = "text/plain; charset=utf-8";
+      r.body = t->value("result", "");
+      return r;
+    }
+  return ApiResponse::error(404, "no such output",
+                            "no " + stream + " is kept for " + id +
+                                ": only outputs past the reply's cap are kept (the newest), and "
+                                "async tasks' outputs");
+}
+
 // Responder is move-only; std::function needs copies. Share it.
 using SharedResponder = std::shared_ptr<Responder>;
 SharedResponder share(Responder r) {
@@ -157,9 +200,10 @@ void add_exec_routes(http::Router& router, ExecApiDeps d) {
                 std::string code = http::require_string(req.json, "code");
                 auto timeout = timeout_field(req.json, 7 * 86400);
                 auto r = share(std::move(respond));
-                engine->execute(std::move(code), timeout, [r](exec::ExecResult result) {
-                  (*r)(ApiResponse::ok(exec_body(result)));
-                });
+                engine->execute(std::move(code), timeout,
+                                [r](exec::ExecResult result, const std::string& id) {
+                                  (*r)(ApiResponse::ok(exec_body(result, id)));
+                                });
               },
               http::BodyKind::json});
 
@@ -184,6 +228,16 @@ void add_exec_routes(http::Router& router, ExecApiDeps d) {
                   return t ? ApiResponse::ok(*t)
                            : ApiResponse::error(404, "unknown task", "no task " + id);
                 });
+              }});
+
+  router.add({"GET", "/task/{task_id}/output", [deps](ApiRequest& req, Responder respond) {
+                std::string id = req.params.at("task_id");
+                std::string stream = req.query_or("stream", "output");
+                if (stream != "output" && stream != "stdout" && stream != "stderr")
+                  throw ApiError(400, "invalid query parameter 'stream'",
+                                 "'stream' is output (a cell's), stdout or stderr (a command's)");
+                answer_on(deps->quick, std::move(respond),
+                          [deps, &req, id, stream] { return task_output(*deps, req, id, stream); });
               }});
 
   router.add({"GET", "/task/{task_id}/events", [deps](ApiRequest& req, Responder respond) {
@@ -277,19 +331,25 @@ void add_exec_routes(http::Router& router, ExecApiDeps d) {
                                      .value_or(deps->shell_default_timeout_s);
                 std::string time = iso8601_utc_now();
                 answer_on(deps->jobs, std::move(respond), [deps, command, timeout, time] {
-                  auto s = exec::run_shell(command, deps->workspace, timeout, deps->output_limit);
-                  json body = {{"stdout", s.stdout_text},
+                  std::string id = exec::random_id();
+                  auto s = exec::run_shell(command, deps->workspace, timeout, deps->output_limit,
+                                           deps->outputs, id);
+                  json body = {{"id", id},
+                               {"stdout", s.stdout_text},
                                {"stderr", s.stderr_text},
                                {"code", s.code},
                                {"success", s.success},
-                               {"duration", s.duration_s}};
+                               {"duration", s.duration_s},
+                               {"stdout_bytes", s.stdout_bytes},
+                               {"stderr_bytes", s.stderr_bytes}};
                   if (!s.error.empty()) body["error"] = s.error;
                   if (s.timed_out) body["timed_out"] = true;
                   if (s.truncated) body["truncated"] = true;
-                  return with_history(
-                      deps->db,
-                      {exec::random_id(), "shell", time, command, s.success, s.duration_s},
-                      std::move(body));
+                  if (s.stdout_spilled) body["stdout_url"] = output_url(id, "stdout");
+                  if (s.stderr_spilled) body["stderr_url"] = output_url(id, "stderr");
+                  return with_history(deps->db,
+                                      {id, "shell", time, command, s.success, s.duration_s},
+                                      std::move(body));
                 });
               },
               http::BodyKind::json});

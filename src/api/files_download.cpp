@@ -3,14 +3,13 @@
 #include <fcntl.h>
 #include <fmt/core.h>
 #include <sys/stat.h>
-#include <sys/uio.h>
 #include <unistd.h>
 
 #include <cerrno>
-#include <charconv>
 #include <cstring>
 #include <memory>
 
+#include "api/file_reply.h"
 #include "api/work.h"
 #include "core/hex.h"
 #include "core/time_util.h"
@@ -28,12 +27,6 @@ using http::ApiResponse;
 using http::Responder;
 
 constexpr std::size_t kPiece = 1u << 20;
-constexpr std::uint64_t kSmallFile = 64u << 10;  // sent from memory, not with sendfile
-
-ApiResponse error_response(const ApiError& e) {
-  return ApiResponse::error(e.status, e.what(), e.message);
-}
-
 std::string content_type_for(const fs::path& p) {
   static const std::pair<const char*, const char*> types[] = {
       {".txt", "text/plain; charset=utf-8"},
@@ -71,15 +64,6 @@ std::string content_type_for(const fs::path& p) {
   return "application/octet-stream";
 }
 
-// attachment; filename="ascii"; filename*=UTF-8''percent-encoded (RFC 6266).
-std::string content_disposition(const std::string& name) {
-  std::string ascii;
-  for (unsigned char c : name)
-    ascii += (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') ? static_cast<char>(c) : '_';
-  std::string encoded = percent_encode(name);
-  return "attachment; filename=\"" + ascii + "\"; filename*=UTF-8''" + encoded;
-}
-
 class TarBody : public http::BodyStream {
  public:
   TarBody(const fs::path& dir, files::UniqueFd root) : tar_(dir, std::move(root)) {}
@@ -90,36 +74,6 @@ class TarBody : public http::BodyStream {
  private:
   files::TarStream tar_;
 };
-
-struct Range {
-  std::uint64_t first, last;  // inclusive
-};
-
-// One "bytes=" range. nullopt: no usable Range header (serve it all). Throws 416.
-std::optional<Range> parse_range(const std::string& header, std::uint64_t size) {
-  if (!header.starts_with("bytes=") || header.find(',') != std::string::npos) return std::nullopt;
-  std::string_view spec = std::string_view(header).substr(6);
-  auto dash = spec.find('-');
-  if (dash == std::string_view::npos) return std::nullopt;
-  auto num = [](std::string_view s, std::uint64_t& v) {
-    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-    return ec == std::errc() && p == s.data() + s.size() && !s.empty();
-  };
-  std::uint64_t a = 0, b = 0;
-  std::string_view left = spec.substr(0, dash), right = spec.substr(dash + 1);
-  Range r{};
-  if (left.empty()) {  // the last N bytes
-    if (!num(right, b)) return std::nullopt;
-    if (b == 0 || size == 0) throw ApiError(416, "range not satisfiable");
-    r = {size - std::min(b, size), size - 1};
-  } else {
-    if (!num(left, a) || (!right.empty() && !num(right, b))) return std::nullopt;
-    if (!right.empty() && b < a) return std::nullopt;
-    if (a >= size) throw ApiError(416, "range not satisfiable");
-    r = {a, right.empty() ? size - 1 : std::min(b, size - 1)};
-  }
-  return r;
-}
 
 // A file that reports size 0, read to its end: empty for a truly empty file, the text of a
 // /proc or /sys file. Past 16 MiB it is refused rather than sent short.
@@ -170,7 +124,7 @@ std::optional<ApiResponse> download(const FilesApiDeps& d, const ApiRequest& req
     st.st_size = static_cast<off_t>(sx.stx_size);
     st.st_mtim = {sx.stx_mtime.tv_sec, sx.stx_mtime.tv_nsec};
     if (!S_ISREG(st.st_mode) || st.st_size == 0 ||
-        static_cast<std::uint64_t>(st.st_size) > kSmallFile)
+        static_cast<std::uint64_t>(st.st_size) > kSmallFileBytes)
       return std::nullopt;
   } else if (::fstat(fd.get(), &st) != 0) {
     throw files::Error(files::Code::io, "cannot stat " + user_path);
@@ -192,65 +146,9 @@ std::optional<ApiResponse> download(const FilesApiDeps& d, const ApiRequest& req
   // Files of the kernel's (/proc, /sys) say they are empty and are not: read what they hold.
   std::optional<std::string> content;
   if (st.st_size == 0) content = read_pseudo_file(fd.get(), user_path);
-  std::uint64_t size = content ? content->size() : static_cast<std::uint64_t>(st.st_size);
-  std::int64_t mtime_ns = st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec;
-  std::int64_t mtime_s = st.st_mtim.tv_sec;
-  std::string etag = fmt::format("\"{:x}-{:x}\"", size, mtime_ns);
-  std::string last_modified = http_date(mtime_s);
-  ApiResponse resp;
-  resp.headers = {{"ETag", etag}, {"Last-Modified", last_modified}, {"Accept-Ranges", "bytes"}};
-  auto inm = req.headers.find("if-none-match");
-  bool not_modified = false;
-  if (inm != req.headers.end()) {
-    not_modified = inm->second == "*" || inm->second.find(etag) != std::string::npos;
-  } else if (auto ims = req.headers.find("if-modified-since"); ims != req.headers.end()) {
-    auto since = parse_http_date(ims->second);
-    not_modified = since && mtime_s <= *since;
-  }
-  if (not_modified) {
-    resp.status = 304;
-    resp.body = "";
-    return resp;
-  }
-  std::uint64_t offset = 0, length = size;
-  if (auto rh = req.headers.find("range"); rh != req.headers.end()) {
-    try {
-      if (auto r = parse_range(rh->second, size)) {
-        offset = r->first;
-        length = r->last - r->first + 1;
-        resp.status = 206;
-        resp.headers.emplace_back("Content-Range",
-                                  fmt::format("bytes {}-{}/{}", r->first, r->last, size));
-      }
-    } catch (const ApiError& e) {
-      ApiResponse bad = error_response(e);
-      bad.headers.emplace_back("Content-Range", fmt::format("bytes */{}", size));
-      return bad;
-    }
-  }
-  resp.content_type = content_type_for(p);
-  resp.headers.emplace_back("Content-Disposition", content_disposition(p.filename().string()));
-  if (content) {
-    resp.body = content->substr(offset, length);
-  } else if (length <= kSmallFile) {
-    // Read now: the reply then goes out as one write, header and body together, instead of a
-    // header write and a sendfile (two packets, two system calls).
-    std::string data(length, '\0');
-    std::size_t got = 0;
-    while (got < length) {
-      iovec iov{data.data() + got, length - got};
-      ssize_t n =
-          ::preadv2(fd.get(), &iov, 1, static_cast<off_t>(offset + got), cached ? RWF_NOWAIT : 0);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0 && cached) return std::nullopt;  // not all of it in the page cache
-      if (n <= 0) throw files::Error(files::Code::io, "read " + user_path + ": it shrank");
-      got += static_cast<std::size_t>(n);
-    }
-    resp.body = std::move(data);
-  } else {
-    resp.file = std::make_shared<http::FileRange>(fd.release(), offset, length);
-  }
-  return resp;
+  FileReply reply{std::move(fd),      st,    content_type_for(p), p.filename().string(), user_path,
+                  std::move(content), cached};
+  return file_reply(req, std::move(reply));
 }
 
 // A small file whose path and data the kernel has cached is answered here, on the I/O thread,

@@ -37,6 +37,7 @@
 #include "services/webhooks.h"
 #include "store/database.h"
 #include "store/files.h"
+#include "store/output_store.h"
 #include "system/monitor.h"
 #include "system/process.h"
 
@@ -117,11 +118,17 @@ int serve(Config config) {
   // webhooks subscribe. Declared before them all.
   services::EventBus events;
 
+  // Outputs that pass the reply's cap, kept whole for GET /task/{id}/output.
+  store::OutputStore outputs(
+      config.data_dir + "/output",
+      {config.exec.spill_limit_bytes, config.exec.tasks_kept, config.exec.spill_kept_bytes});
+
   exec::EngineOptions engine_options;
   engine_options.kernel.python = config.python;
   engine_options.kernel.cwd = config.workspace;
   engine_options.kernel.log_file = config.log_file;
   engine_options.output_limit = config.exec.output_limit_bytes;
+  engine_options.outputs = &outputs;
   engine_options.interrupt_grace =
       std::chrono::milliseconds(static_cast<long>(config.exec.interrupt_grace_s * 1000));
   engine_options.on_task_end = [&events](const nlohmann::json& task) {
@@ -146,9 +153,10 @@ int serve(Config config) {
   system_deps.variables = [&engine] { return engine.variable_count(); };
   api::add_system_routes(router, std::move(system_deps));
   api::add_exec_routes(
-      router, {&engine, db.get(), quick_pool.poster(), jobs_pool.poster(), config.workspace,
-               config.python, config.shell.default_timeout_s, config.shell.max_timeout_s,
-               config.exec.output_limit_bytes, config.pip.index_url, config.pip.timeout_s});
+      router,
+      {&engine, db.get(), &outputs, quick_pool.poster(), jobs_pool.poster(), config.workspace,
+       config.python, config.shell.default_timeout_s, config.shell.max_timeout_s,
+       config.exec.output_limit_bytes, config.pip.index_url, config.pip.timeout_s});
   std::vector<std::unique_ptr<services::Service>> service_list;
   auto deluge_service = std::make_unique<deluge::DelugeService>(config.data_dir, &events);
   deluge::DelugeService* deluge = deluge_service.get();

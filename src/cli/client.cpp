@@ -179,4 +179,31 @@ void Client::events(
   throw ClientError("cannot reach the agent at " + ep_.url + ": " + r.error);
 }
 
+void Client::copy_to(const std::string& path, std::FILE* out, std::uint64_t from) const {
+  struct Sink {
+    std::FILE* out;
+    CURL* h = nullptr;
+    long status = 0;
+    std::string error_body;
+  } sink{out};
+  std::vector<std::string> headers = {"X-API-Key: " + ep_.api_key};
+  if (from) headers.push_back("Range: bytes=" + std::to_string(from) + "-");
+  HttpReply r = http_perform(ep_.url + path, headers, [&sink](void* h) {
+    sink.h = static_cast<CURL*>(h);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &sink);
+    curl_easy_setopt(
+        h, CURLOPT_WRITEFUNCTION, +[](char* d, size_t s, size_t n, void* p) -> size_t {
+          auto* k = static_cast<Sink*>(p);
+          if (!k->status) curl_easy_getinfo(k->h, CURLINFO_RESPONSE_CODE, &k->status);
+          if (k->status / 100 != 2) {
+            k->error_body.append(d, s * n);
+            return s * n;
+          }
+          return std::fwrite(d, s, n, k->out) * s;
+        });
+  });
+  if (r.status / 100 != 2 && r.status != 0) throw_reply_error(r.status, sink.error_body);
+  if (!r.reached()) throw ClientError("cannot read " + path + " from " + ep_.url + ": " + r.error);
+}
+
 }  // namespace moccha::cli

@@ -5,6 +5,8 @@
 // http://127.0.0.1:5000 with the key a local agent stored in ~/.moccha/api_key.
 #pragma once
 
+#include <cstdint>
+#include <cstdio>
 #include <functional>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
@@ -52,6 +54,10 @@ class Client {
   // stream ends. Throws ClientError like call().
   void events(const std::string& path,
               const std::function<void(const std::string&, const std::string&)>& on_event) const;
+
+  // GETs `path` and writes the body of a 2xx reply to `out` as it comes, from byte `from` on
+  // (a Range request). Throws ClientError like call().
+  void copy_to(const std::string& path, std::FILE* out, std::uint64_t from = 0) const;
 
   const Endpoint& endpoint() const { return ep_; }
 

@@ -75,7 +75,11 @@ int exec(const Client& client, const std::string& code, bool async, std::optiona
   if (timeout) body["timeout"] = *timeout;
   if (!async) {
     json r = client.call("POST", "/execute", body);
-    fmt::print("{}", r.value("output", ""));
+    std::string kept = r.value("output", "");
+    fmt::print("{}", kept);
+    std::fflush(stdout);
+    if (r.contains("output_url"))
+      client.copy_to(r["output_url"].get<std::string>(), stdout, kept.size());
     if (r.value("success", false)) {
       if (r.contains("result")) print_value(r["result"]);
       return 0;
@@ -95,6 +99,8 @@ int exec(const Client& client, const std::string& code, bool async, std::optiona
       fmt::print("{}", ev.value("data", ""));
       std::fflush(stdout);
     } else if (name == "end") {
+      if (ev.contains("output_url"))
+        client.copy_to(ev["output_url"].get<std::string>(), stdout, ev.value("result", "").size());
       if (ev.value("status", "") == "done") {
         exit_code = 0;
       } else {
@@ -115,6 +121,9 @@ int task(const Client& client, const std::string& id, bool as_json) {
              t.value("created", "?"),
              t["finished"].is_string() ? t["finished"].get<std::string>() : std::string("-"));
   fmt::print("{}", t.value("result", ""));
+  std::fflush(stdout);
+  if (t.contains("output_url"))
+    client.copy_to(t["output_url"].get<std::string>(), stdout, t.value("result", "").size());
   if (!t.value("error", "").empty()) fmt::print(stderr, "{}", t.value("error", ""));
   return t.value("status", "") == "error" ? 1 : 0;
 }
@@ -123,8 +132,15 @@ int shell(const Client& client, const std::string& command, std::optional<double
   json body = {{"command", command}};
   if (timeout) body["timeout"] = *timeout;
   json r = client.call("POST", "/shell", body);
-  fmt::print("{}", r.value("stdout", ""));
-  fmt::print(stderr, "{}", r.value("stderr", ""));
+  // What passed the reply's cap comes whole from the agent's spill, after what the reply held.
+  auto print_stream = [&](const char* name, const char* url, std::FILE* to) {
+    std::string kept = r.value(name, "");
+    fmt::print(to, "{}", kept);
+    std::fflush(to);
+    if (r.contains(url)) client.copy_to(r[url].get<std::string>(), to, kept.size());
+  };
+  print_stream("stdout", "stdout_url", stdout);
+  print_stream("stderr", "stderr_url", stderr);
   if (r.contains("error")) fmt::print(stderr, "moccha: {}\n", r.value("error", ""));
   int code = r.value("code", 1);
   return r.value("success", false) ? 0 : (code > 0 && code < 256 ? code : 1);

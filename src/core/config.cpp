@@ -137,6 +137,8 @@ const std::vector<Option>& options() {
       MOCCHA_OPT(double, "shell.default_timeout_s", shell.default_timeout_s),
       MOCCHA_OPT(double, "shell.max_timeout_s", shell.max_timeout_s),
       MOCCHA_OPT(std::size_t, "exec.output_limit_bytes", exec.output_limit_bytes),
+      MOCCHA_OPT(std::size_t, "exec.spill_limit_bytes", exec.spill_limit_bytes),
+      MOCCHA_OPT(std::size_t, "exec.spill_kept_bytes", exec.spill_kept_bytes),
       MOCCHA_OPT(std::size_t, "exec.history_kept", exec.history_kept),
       MOCCHA_OPT(std::size_t, "exec.tasks_kept", exec.tasks_kept),
       MOCCHA_OPT(double, "exec.interrupt_grace_s", exec.interrupt_grace_s),

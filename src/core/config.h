@@ -49,7 +49,12 @@ struct ShellConfig {
 };
 
 struct ExecConfig {
-  std::size_t output_limit_bytes = 1u << 20;
+  std::size_t output_limit_bytes = 16u << 20;  // per stream, in the reply and in memory
+  // An output past that is kept whole on disk (DATA_DIR/output) up to spill_limit_bytes (0: not
+  // at all) and read by GET /task/{id}/output; the newest tasks_kept of them, spill_kept_bytes
+  // in all, are kept.
+  std::size_t spill_limit_bytes = std::size_t{1} << 30;
+  std::size_t spill_kept_bytes = std::size_t{4} << 30;
   std::size_t history_kept = 100000;  // newest history entries kept in moccha.db
   std::size_t tasks_kept = 1000;      // newest async tasks (with their output) kept there
   double interrupt_grace_s = 3;       // after SIGINT, before the kernel is killed and restarted

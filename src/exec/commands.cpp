@@ -5,6 +5,8 @@
 #include <filesystem>
 #include <regex>
 
+#include "store/output_store.h"
+
 namespace moccha::exec {
 namespace {
 
@@ -15,17 +17,28 @@ std::chrono::milliseconds to_ms(double s) {
 }  // namespace
 
 ShellResult run_shell(const std::string& command, const std::string& cwd, double timeout_s,
-                      std::size_t output_limit) {
+                      std::size_t output_limit, store::OutputStore* outputs,
+                      const std::string& id) {
   sys::RunOptions o;
   o.argv = {"/bin/sh", "-c", command};
   o.cwd = cwd;
   o.timeout = to_ms(timeout_s);
   o.output_limit = output_limit;
+  if (outputs && !id.empty()) {
+    o.spill_out = outputs->path(id, "stdout");
+    o.spill_err = outputs->path(id, "stderr");
+    o.spill_limit = outputs->spill_limit();
+  }
   sys::RunResult r = sys::run(o);
   ShellResult s;
   s.stdout_text = std::move(r.out);
   s.stderr_text = std::move(r.err);
   s.truncated = r.out_truncated || r.err_truncated;
+  s.stdout_bytes = r.out_bytes;
+  s.stderr_bytes = r.err_bytes;
+  s.stdout_spilled = r.out_spilled;
+  s.stderr_spilled = r.err_spilled;
+  if (outputs && (r.out_spilled || r.err_spilled)) outputs->prune();
   s.duration_s = r.seconds;
   s.timed_out = r.timed_out;
   if (!r.started) {

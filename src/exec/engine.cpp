@@ -2,10 +2,12 @@
 
 #include <fmt/core.h>
 
+#include "core/capped_output.h"
 #include "core/hex.h"
 #include "core/log.h"
 #include "core/time_util.h"
 #include "store/database.h"
+#include "store/output_store.h"
 
 namespace moccha::exec {
 
@@ -71,13 +73,18 @@ void Engine::enqueue(std::shared_ptr<Job> job) {
   cv_.notify_one();
 }
 
-void Engine::execute(std::string code, std::optional<double> timeout_s, Done done) {
+void Engine::execute(std::string code, std::optional<double> timeout_s, DoneWithId done) {
   auto job = std::make_shared<Job>();
   job->id = random_id();
   job->code = std::move(code);
   job->timeout_s = timeout_s;
-  job->on_done = std::move(done);
+  job->on_done = [done = std::move(done), id = job->id](ExecResult r) { done(std::move(r), id); };
   enqueue(std::move(job));
+}
+
+void Engine::execute(std::string code, std::optional<double> timeout_s, Done done) {
+  execute(std::move(code), timeout_s,
+          [done = std::move(done)](ExecResult r, const std::string&) { done(std::move(r)); });
 }
 
 std::string Engine::submit(std::string code, std::optional<double> timeout_s) {
@@ -131,9 +138,11 @@ json Engine::task_json(const Task& t) const {
             {"value", t.result.result},
             {"variables", t.result.variables},
             {"truncated", t.result.truncated},
+            {"output_bytes", t.result.output_bytes},
             {"created", t.created},
             {"finished", t.finished.empty() ? json(nullptr) : json(t.finished)},
             {"code", t.code}};
+  if (t.result.spilled) j["output_url"] = "/task/" + t.id + "/output";
   if (t.result.kernel_restarted) j["kernel_restarted"] = true;
   return j;
 }
@@ -294,8 +303,14 @@ ExecResult Engine::run_execute(Job& job) {
     r.error = error;
     return r;
   }
+  // The kernel sends all the cell writes, up to what may be spilled; memory keeps the limit.
+  std::uint64_t spill_limit = opt_.outputs ? opt_.outputs->spill_limit() : 0;
+  CappedOutput output(opt_.output_limit,
+                      spill_limit ? opt_.outputs->path(job.id, "output") : std::filesystem::path(),
+                      spill_limit);
+  std::uint64_t kernel_limit = std::max<std::uint64_t>(opt_.output_limit, spill_limit);
   if (!kernel_.send(
-          {{"id", job.id}, {"op", "execute"}, {"code", job.code}, {"limit", opt_.output_limit}})) {
+          {{"id", job.id}, {"op", "execute"}, {"code", job.code}, {"limit", kernel_limit}})) {
     restart_kernel(r, "the kernel was not accepting work");
     return r;
   }
@@ -319,20 +334,14 @@ ExecResult Engine::run_execute(Job& job) {
       if (frame.value("id", "") != job.id) continue;  // a late frame of an earlier run
       std::string type = frame.value("type", "");
       if (type == "output") {
-        std::string data = frame.value("data", "");
-        std::size_t room =
-            opt_.output_limit > r.output.size() ? opt_.output_limit - r.output.size() : 0;
-        if (data.size() > room) {
-          data.resize(room);
-          r.truncated = true;
-        }
-        if (data.empty()) continue;
-        r.output += data;
-        if (job.task) {
-          std::lock_guard lock(mu_);
-          job.task->result.output = r.output;
-          for (auto& l : job.task->listeners) l.on_output(data);
-        }
+        auto data = frame.find("data");
+        if (data == frame.end() || !data->is_string()) continue;
+        std::string_view kept = output.append(data->get_ref<const std::string&>());
+        if (kept.empty() || !job.task) continue;
+        std::string piece(kept);
+        std::lock_guard lock(mu_);
+        job.task->result.output += piece;
+        for (auto& l : job.task->listeners) l.on_output(piece);
         continue;
       }
       if (type == "done") {
@@ -376,6 +385,13 @@ ExecResult Engine::run_execute(Job& job) {
       break;
     }
   }
+  output.close();
+  r.output = output.take();
+  r.truncated = r.truncated || output.truncated();
+  r.output_bytes = output.total();
+  r.spilled = output.spilled();
+  if (!output.spill_error().empty()) log::warn("execution {}: {}", job.id, output.spill_error());
+  if (r.spilled) opt_.outputs->prune();
   r.duration_s = std::chrono::duration<double>(Clock::now() - started).count();
   return r;
 }

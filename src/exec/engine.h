@@ -23,7 +23,8 @@
 
 namespace moccha::store {
 class Database;
-}
+class OutputStore;
+}  // namespace moccha::store
 
 namespace moccha::exec {
 
@@ -34,14 +35,17 @@ struct ExecResult {
   nlohmann::json variables = nlohmann::json::object();  // names created or rebound
   nlohmann::json result;                                // repr of the last expression
   bool truncated = false;
-  bool kernel_restarted = false;  // the namespace was lost
+  std::uint64_t output_bytes = 0;  // what the cell wrote in all
+  bool spilled = false;            // kept whole in EngineOptions::outputs, under the run's id
+  bool kernel_restarted = false;   // the namespace was lost
   bool timed_out = false;
   double duration_s = 0;
 };
 
 struct EngineOptions {
   KernelOptions kernel;
-  std::size_t output_limit = 1u << 20;
+  std::size_t output_limit = 16u << 20;             // per execution, in memory and in the reply
+  store::OutputStore* outputs = nullptr;            // where an output past the limit is kept whole
   std::chrono::milliseconds interrupt_grace{3000};  // after SIGINT, before SIGKILL
   std::size_t tasks_in_memory = 1000;               // older finished tasks stay in the db
   // Called with the final task JSON when an async task ends (done, error or cancelled), on the
@@ -60,6 +64,10 @@ class Engine {
   void start();
 
   using Done = std::function<void(ExecResult)>;
+  // Runs `code` when its turn comes; `done` gets the result and the run's history id (the id
+  // its spilled output is kept under).
+  using DoneWithId = std::function<void(ExecResult, const std::string& id)>;
+  void execute(std::string code, std::optional<double> timeout_s, DoneWithId done);
   void execute(std::string code, std::optional<double> timeout_s, Done done);
 
   // Queues an async task; returns its id.

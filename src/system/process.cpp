@@ -14,6 +14,7 @@
 #include <cstring>
 #include <optional>
 
+#include "core/capped_output.h"
 #include "core/hex.h"
 #include "system/sysinfo.h"
 
@@ -63,13 +64,6 @@ std::vector<std::string> merged_env(const std::map<std::string, std::string>& ex
   }
   for (const auto& [k, v] : extra) out.push_back(k + "=" + v);
   return out;
-}
-
-void append_capped(std::string& dst, const char* data, std::size_t n, std::size_t cap,
-                   bool& truncated) {
-  std::size_t room = dst.size() < cap ? cap - dst.size() : 0;
-  dst.append(data, std::min(room, n));
-  if (n > room) truncated = true;
 }
 
 }  // namespace
@@ -325,6 +319,8 @@ RunResult run(const RunOptions& opt) {
 
   auto deadline = started + opt.timeout;
   bool killed = false;
+  CappedOutput out(opt.output_limit, opt.spill_out, opt.spill_limit);
+  CappedOutput err(opt.output_limit, opt.spill_err, opt.spill_limit);
   char buf[65536];
   while (out_r.fd >= 0 || err_r.fd >= 0) {
     auto now = Clock::now();
@@ -349,15 +345,22 @@ RunResult run(const RunOptions& opt) {
       if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
       ssize_t got = ::read(fds[i].fd, buf, sizeof buf);
       if (got > 0) {
-        if (i == 0)
-          append_capped(r.out, buf, got, opt.output_limit, r.out_truncated);
-        else
-          append_capped(r.err, buf, got, opt.output_limit, r.err_truncated);
+        (i == 0 ? out : err).append({buf, static_cast<std::size_t>(got)});
       } else if (got == 0 || (errno != EINTR && errno != EAGAIN)) {
         (i == 0 ? out_r : err_r).reset();
       }
     }
   }
+  auto take = [](CappedOutput& capture, std::string& text, bool& truncated, std::uint64_t& bytes,
+                 bool& spilled) {
+    capture.close();
+    text = capture.take();
+    truncated = capture.truncated();
+    bytes = capture.total();
+    spilled = capture.spilled();
+  };
+  take(out, r.out, r.out_truncated, r.out_bytes, r.out_spilled);
+  take(err, r.err, r.err_truncated, r.err_bytes, r.err_spilled);
   int status = 0;
   if (!killed) {
     // Output closed; the child may still run (it closed its stdout). Respect the deadline.

@@ -8,6 +8,8 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
+#include <filesystem>
 #include <map>
 #include <string>
 #include <vector>
@@ -33,7 +35,10 @@ struct RunOptions {
   std::chrono::milliseconds timeout{30000};
   std::string cwd;                         // empty: inherit
   std::map<std::string, std::string> env;  // added to (or replacing in) the inherited env
-  std::size_t output_limit = 1u << 20;     // per stream; the rest is read and dropped
+  std::size_t output_limit = 1u << 20;     // per stream, in memory; the rest is spilled or dropped
+  // Where a stream that passes output_limit is written whole (CappedOutput), up to spill_limit.
+  std::filesystem::path spill_out, spill_err;
+  std::uint64_t spill_limit = 0;
   // Set to a new scope when empty. At the timeout the scope is ended: the group, and whatever
   // left it. A child that exits in time may leave background processes running (nohup x &).
   std::string scope;
@@ -46,6 +51,8 @@ struct RunResult {
   bool timed_out = false;  // the group was killed at the deadline
   std::string out, err;
   bool out_truncated = false, err_truncated = false;
+  std::uint64_t out_bytes = 0, err_bytes = 0;     // what each stream wrote in all
+  bool out_spilled = false, err_spilled = false;  // its spill file holds more than `out`/`err`
   std::string error;
   double seconds = 0;
 };

@@ -87,6 +87,14 @@ class Kernel(unittest.TestCase):
             self.assertEqual(len(out["output"]), 1000)
             self.assertIs(out["truncated"], True)
 
+    def test_a_long_output_comes_back_whole_by_default(self):
+        # 1.3 MB: under the 16 MiB default, nothing is cut.
+        r = self.agent.post("/shell", body={"command": "seq 1 200000"}).json()
+        self.assertEqual(r["stdout"], "".join(f"{i}\n" for i in range(1, 200001)))
+        self.assertNotIn("truncated", r.keys())
+        self.assertNotIn("stdout_url", r.keys())
+        self.assertEqual(r["stdout_bytes"], len(r["stdout"]))
+
     def test_concurrent_executes_never_interleave(self):
         self.run_code("counter = 0")
         code = "c = counter\nimport time\ntime.sleep(0.001)\ncounter = c + 1"
@@ -422,3 +430,94 @@ class Cli(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class SpilledOutput(unittest.TestCase):
+    """Output past the reply's cap is kept whole on disk and read by GET /task/{id}/output."""
+
+    CAP = 1000
+
+    @classmethod
+    def setUpClass(cls):
+        cls.agent = Agent("--no-rate-limit", "--set", f"exec.output_limit_bytes={cls.CAP}",
+                          "--set", "exec.tasks_kept=3")
+        cls.seq = "".join(f"{i}\n" for i in range(1, 200001)).encode()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.agent.stop()
+
+    def shell(self, command):
+        r = self.agent.post("/shell", body={"command": command})
+        self.assertEqual(r.status, 200, r)
+        return r.json()
+
+    def test_shell_output_past_the_cap_is_read_whole_and_by_range(self):
+        r = self.shell("seq 1 200000; echo done >&2")
+        self.assertIs(r["truncated"], True)
+        self.assertEqual(r["stdout"].encode(), self.seq[:self.CAP])
+        self.assertEqual(r["stdout_bytes"], len(self.seq))
+        self.assertEqual(r["stdout_url"], f"/task/{r['id']}/output?stream=stdout")
+        self.assertNotIn("stderr_url", r.keys())  # stderr stayed under the cap
+        whole = self.agent.get(r["stdout_url"])
+        self.assertEqual(whole.status, 200)
+        self.assertEqual(whole.body, self.seq)
+        self.assertTrue(whole.headers["Content-Type"].startswith("text/plain"))
+        part = self.agent.get(r["stdout_url"], headers={"Range": "bytes=1000-1999"})
+        self.assertEqual(part.status, 206)
+        self.assertEqual(part.body, self.seq[1000:2000])
+        self.assertEqual(part.headers["Content-Range"], f"bytes 1000-1999/{len(self.seq)}")
+        # The history entry has the same id.
+        ids = [h["id"] for h in self.agent.get("/history?limit=5").json()]
+        self.assertIn(r["id"], ids)
+
+    def test_execute_and_async_task_outputs_are_kept_whole(self):
+        code = "for i in range(1, 200001): print(i)"
+        r = self.agent.post("/execute", body={"code": code}).json()
+        self.assertIs(r["truncated"], True)
+        self.assertEqual(len(r["output"]), self.CAP)
+        self.assertEqual(r["output_bytes"], len(self.seq))
+        self.assertEqual(self.agent.get(r["output_url"]).body, self.seq)
+
+        task = self.agent.post("/async-execute", body={"code": code}).json()["task_id"]
+        t = wait_for(lambda: (lambda j: j if j["status"] != "running" else None)(
+            self.agent.get(f"/task/{task}").json()), timeout=60)
+        self.assertEqual(t["status"], "done")
+        self.assertEqual(t["output_url"], f"/task/{task}/output")
+        self.assertEqual(self.agent.get(t["output_url"]).body, self.seq)
+
+    def test_a_short_task_output_is_served_from_the_task(self):
+        task = self.agent.post("/async-execute", body={"code": "print('short')"}).json()["task_id"]
+        wait_for(lambda: self.agent.get(f"/task/{task}").json()["status"] == "done", timeout=30)
+        r = self.agent.get(f"/task/{task}/output")
+        self.assertEqual((r.status, r.body), (200, b"short\n"))
+
+    def test_unknown_outputs_and_bad_streams(self):
+        r = self.agent.get("/task/0123456789abcdef/output")
+        self.assertEqual(r.status, 404)
+        self.assertEqual(r.json()["error"], "no such output")
+        r = self.agent.get("/task/0123456789abcdef/output?stream=../../etc/passwd")
+        self.assertEqual(r.status, 400)
+        # A shell command under the cap keeps nothing: its reply was whole.
+        small = self.shell("echo hi")
+        self.assertEqual(self.agent.get(f"/task/{small['id']}/output?stream=stdout").status, 404)
+
+    def test_old_spills_are_removed_as_new_ones_come(self):
+        first = self.shell("seq 1 200000")
+        for _ in range(3):
+            self.shell("seq 1 200000")
+        self.assertEqual(self.agent.get(first["stdout_url"]).status, 404)
+        spills = os.listdir(os.path.join(self.agent.data_dir, "output"))
+        self.assertLessEqual(len(spills), 3)
+
+    def test_cli_prints_the_whole_output(self):
+        env = {"MOCCHA_URL": self.agent.url, "MOCCHA_API_KEY": self.agent.key}
+        r = run_cli("shell", "seq 1 200000", env=env)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout.encode(), self.seq)
+        r = run_cli("exec", "for i in range(1, 200001): print(i)", env=env)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout.encode(), self.seq)
+        r = run_cli("exec", "--async", "for i in range(1, 200001): print(i)", env=env, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout.encode(), self.seq)

@@ -4,6 +4,9 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cstdio>
+#include <string>
+
 namespace moccha::sys {
 namespace {
 
@@ -42,6 +45,34 @@ TEST(Process, OutputIsCapped) {
   EXPECT_EQ(r.out.size(), 1000u);
   EXPECT_TRUE(r.out_truncated);
   EXPECT_EQ(r.exit_code, 0);
+}
+
+TEST(Process, OutputPastTheCapIsSpilledWhole) {
+  std::string spill = "/tmp/moccha-process-spill-" + std::to_string(::getpid());
+  RunOptions o;
+  o.argv = {"/bin/sh", "-c", "seq 1 20000; echo e >&2"};
+  o.output_limit = 1000;
+  o.spill_out = spill + ".out";
+  o.spill_err = spill + ".err";
+  o.spill_limit = 1 << 20;
+  auto r = run(o);
+  EXPECT_EQ(r.out.size(), 1000u);
+  EXPECT_TRUE(r.out_truncated);
+  EXPECT_TRUE(r.out_spilled);
+  EXPECT_EQ(r.out_bytes, 108894u);  // seq 1 20000 | wc -c
+  EXPECT_FALSE(r.err_spilled);
+  EXPECT_EQ(r.err, "e\n");
+  FILE* f = std::fopen(o.spill_out.c_str(), "r");
+  ASSERT_NE(f, nullptr);
+  std::string whole;
+  char buf[4096];
+  for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, f)) > 0;) whole.append(buf, n);
+  std::fclose(f);
+  EXPECT_EQ(whole.size(), 108894u);
+  EXPECT_EQ(whole.substr(0, 1000), r.out);
+  EXPECT_TRUE(whole.ends_with("19999\n20000\n"));
+  EXPECT_NE(::access(o.spill_err.c_str(), F_OK), 0);  // stderr stayed under the cap
+  std::remove(o.spill_out.c_str());
 }
 
 TEST(Process, InheritsNoDescriptorBeyondTheStandardThree) {

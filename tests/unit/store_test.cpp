@@ -4,8 +4,10 @@
 #include <fstream>
 #include <iterator>
 
+#include "core/capped_output.h"
 #include "store/database.h"
 #include "store/files.h"
+#include "store/output_store.h"
 #include "system/process.h"
 
 namespace moccha::store {
@@ -80,3 +82,102 @@ TEST(Store, DatabaseKeepsTheNewestAndCountsEverything) {
 
 }  // namespace
 }  // namespace moccha::store
+
+namespace moccha::store {
+namespace {
+
+struct SpillDir {
+  fs::path path = fs::temp_directory_path() / ("moccha-spill-" + std::to_string(::getpid()));
+  SpillDir() { fs::remove_all(path); }
+  ~SpillDir() { fs::remove_all(path); }
+};
+
+TEST(CappedOutput, UnderTheCapNothingIsSpilled) {
+  SpillDir d;
+  fs::create_directories(d.path);
+  CappedOutput out(10, d.path / "a.output", 100);
+  EXPECT_EQ(out.append("hello"), "hello");
+  out.close();
+  EXPECT_EQ(out.text(), "hello");
+  EXPECT_FALSE(out.truncated());
+  EXPECT_FALSE(out.spilled());
+  EXPECT_FALSE(fs::exists(d.path / "a.output"));
+}
+
+TEST(CappedOutput, PastTheCapTheWholeOutputIsSpilled) {
+  SpillDir d;
+  fs::create_directories(d.path);
+  CappedOutput out(10, d.path / "a.output", 100);
+  EXPECT_EQ(out.append("0123456"), "0123456");
+  EXPECT_EQ(out.append("789abcdef"), "789");  // memory keeps the first 10 bytes
+  EXPECT_EQ(out.append("ghij"), "");
+  out.close();
+  EXPECT_EQ(out.text(), "0123456789");
+  EXPECT_TRUE(out.truncated());
+  EXPECT_TRUE(out.spilled());
+  EXPECT_EQ(out.total(), 20u);
+  EXPECT_EQ(slurp(d.path / "a.output"), "0123456789abcdefghij");
+}
+
+TEST(CappedOutput, TheSpillStopsAtItsLimit) {
+  SpillDir d;
+  fs::create_directories(d.path);
+  CappedOutput out(4, d.path / "a.output", 8);
+  out.append("0123456789");
+  out.append("more");
+  out.close();
+  EXPECT_EQ(out.total(), 14u);
+  EXPECT_EQ(out.spill_bytes(), 8u);
+  EXPECT_EQ(slurp(d.path / "a.output"), "01234567");
+  EXPECT_NE(out.spill_error().find("spill limit"), std::string::npos);
+}
+
+TEST(CappedOutput, AnUnwritableSpillOnlyCapsTheOutput) {
+  CappedOutput out(4, "/proc/moccha-no-such-dir/a.output", 100);
+  out.append("0123456789");
+  EXPECT_EQ(out.text(), "0123");
+  EXPECT_TRUE(out.truncated());
+  EXPECT_FALSE(out.spilled());
+  EXPECT_NE(out.spill_error().find("cannot create"), std::string::npos);
+}
+
+TEST(OutputStore, KeepsTheNewestWithinItsBoundsAndFindsOnlyItsOwnNames) {
+  SpillDir d;
+  OutputStore store(d.path, {100, 3, 1000});
+  auto now = fs::file_time_type::clock::now();
+  for (int i = 0; i < 5; ++i) {
+    fs::path p = store.path("id" + std::to_string(i), "stdout");
+    std::ofstream(p) << std::string(100, 'x');
+    fs::last_write_time(p, now - std::chrono::seconds(10 - i));
+  }
+  store.prune();
+  EXPECT_FALSE(store.find("id0", "stdout"));
+  EXPECT_FALSE(store.find("id1", "stdout"));
+  EXPECT_TRUE(store.find("id4", "stdout"));
+  EXPECT_TRUE(store.find("id2", "stdout"));
+  EXPECT_FALSE(store.find("id4", "stderr"));
+  EXPECT_FALSE(store.find("../id4", "stdout"));
+  EXPECT_FALSE(store.find("id4", "stdout/.."));
+  OutputStore small(d.path, {100, 10, 150});  // bytes bound: only the newest fits
+  small.prune();
+  EXPECT_TRUE(small.find("id4", "stdout"));
+  EXPECT_FALSE(small.find("id3", "stdout"));
+}
+
+}  // namespace
+}  // namespace moccha::store
+
+namespace moccha {
+namespace {
+
+TEST(CappedOutput, CutsBetweenCharacters) {
+  CappedOutput out(5);
+  out.append("abcd");
+  out.append("\xc3\xa9z");  // é would straddle the cap: none of it is kept
+  out.append("q");
+  EXPECT_EQ(out.text(), "abcd");
+  EXPECT_TRUE(out.truncated());
+}
+
+}  // namespace
+}  // namespace moccha
