@@ -115,9 +115,14 @@ int main(int argc, char** argv) {
   auto* upload = app.add_subcommand("upload", "Upload a file");
   upload->add_option("local", local, "Local file")->required();
   upload->add_option("remote_dir", remote, "Destination directory (default: the workspace)");
-  auto* download = app.add_subcommand("download", "Download a file (resumes a partial one)");
-  download->add_option("remote", remote, "Remote file")->required();
+  auto* download = app.add_subcommand(
+      "download", "Download a file (resumes a partial one), or a directory as an archive");
+  download->add_option("remote", remote, "Remote file or directory")->required();
   download->add_option("local", local, "Local file (default: the remote name)");
+  std::string archive_format;
+  download->add_flag("--tar{tar}", archive_format, "A directory as a tar archive");
+  download->add_flag("--tar-gz{tar.gz}", archive_format, "A directory as a gzipped tar archive");
+  download->add_flag("--zip{zip}", archive_format, "A directory as a zip archive");
 
   std::string service_name;
   std::vector<std::string> pairs;
@@ -255,7 +260,7 @@ int main(int argc, char** argv) {
     if (events_cmd->parsed()) return moccha::cli::events(client, as_json);
     if (cnl_cmd->parsed()) return moccha::cli::cnl_relay(client, cnl_listen, cnl_service);
     if (upload->parsed()) return moccha::cli::upload(client, local, remote);
-    if (download->parsed()) return moccha::cli::download(client, remote, local);
+    if (download->parsed()) return moccha::cli::download(client, remote, local, archive_format);
   } catch (const moccha::ConfigError& e) {
     std::cerr << "moccha: " << e.what() << "\n";
     return 2;

@@ -12,9 +12,10 @@
 #include "api/file_reply.h"
 #include "api/work.h"
 #include "core/hex.h"
+#include "core/log.h"
 #include "core/time_util.h"
+#include "files/archive.h"
 #include "files/paths.h"
-#include "files/tar.h"
 #include "http/router.h"
 
 namespace moccha::api {
@@ -64,15 +65,30 @@ std::string content_type_for(const fs::path& p) {
   return "application/octet-stream";
 }
 
-class TarBody : public http::BodyStream {
+// A directory archive's pieces, made on the pool: reading the files and compressing them may
+// block and take CPU, which the I/O thread must never do. A piece in progress keeps the stream
+// alive if the client goes away meanwhile. A failure mid-way ends the body without the
+// archive's end, which every reader sees as a broken archive.
+class ArchiveBody : public http::BodyStream, public std::enable_shared_from_this<ArchiveBody> {
  public:
-  TarBody(const fs::path& dir, files::UniqueFd root) : tar_(dir, std::move(root)) {}
+  ArchiveBody(const fs::path& dir, files::UniqueFd root, files::ArchiveFormat format, Post pool)
+      : archive_(dir, std::move(root), format), pool_(std::move(pool)), name_(dir.string()) {}
   void next(std::function<void(std::optional<std::string>)> deliver) override {
-    deliver(tar_.next(kPiece));
+    pool_([self = shared_from_this(), deliver = std::move(deliver)] {
+      std::optional<std::string> piece;
+      try {
+        piece = self->archive_.next(kPiece);
+      } catch (const std::exception& e) {
+        log::error("archive of {} cut short: {}", self->name_, e.what());
+      }
+      deliver(std::move(piece));
+    });
   }
 
  private:
-  files::TarStream tar_;
+  files::ArchiveStream archive_;
+  Post pool_;
+  std::string name_;
 };
 
 // A file that reports size 0, read to its end: empty for a truly empty file, the text of a
@@ -134,13 +150,19 @@ std::optional<ApiResponse> download(const FilesApiDeps& d, const ApiRequest& req
         400, "not a regular file",
         user_path + " is a device, FIFO or socket; only files and directories are served");
   if (S_ISDIR(st.st_mode)) {
-    if (req.query_or("archive") != "tar")
-      throw ApiError(400, "is a directory", "add ?archive=tar to download it as a tar archive");
+    // ?format=tar|tar.gz|zip (?archive=tar, the first name, still works).
+    std::string name = req.query_or("format", req.query_or("archive"));
+    auto format = files::parse_archive_format(name);
+    if (!format)
+      throw ApiError(400, name.empty() ? "is a directory" : "unknown archive format",
+                     "add ?format=tar, ?format=tar.gz or ?format=zip to download a directory as "
+                     "an archive");
     ApiResponse resp;
-    resp.content_type = "application/x-tar";
-    resp.headers.emplace_back("Content-Disposition",
-                              content_disposition(p.filename().string() + ".tar"));
-    resp.stream = std::make_shared<TarBody>(p, std::move(fd));
+    resp.content_type = files::archive_media_type(*format);
+    resp.headers.emplace_back(
+        "Content-Disposition",
+        content_disposition(p.filename().string() + files::archive_extension(*format)));
+    resp.stream = std::make_shared<ArchiveBody>(p, std::move(fd), *format, d.blocking);
     return resp;
   }
   // Files of the kernel's (/proc, /sys) say they are empty and are not: read what they hold.

@@ -142,15 +142,23 @@ int upload(const Client& client, const std::string& local, const std::string& re
   return 0;
 }
 
-int download(const Client& client, const std::string& remote, const std::string& local_arg) {
+int download(const Client& client, const std::string& remote, const std::string& local_arg,
+             const std::string& archive_format) {
   namespace fs = std::filesystem;
-  std::string local = local_arg.empty() ? fs::path(remote).filename().string() : local_arg;
-  if (local.empty()) throw ClientError("give a local file name");
-  std::string path = remote;
-  std::string url = client.endpoint().url + "/download?path=" + url_encode(path);
+  // A directory comes as an archive the agent makes as it sends it: no resume, and it is written
+  // beside its name and renamed into place whole.
+  bool archive = !archive_format.empty();
+  fs::path remote_name = fs::path(remote).filename();
+  if (remote_name.empty()) remote_name = fs::path(remote).parent_path().filename();
+  std::string local = local_arg;
+  if (local.empty())
+    local = remote_name.string() + (archive ? "." + archive_format : std::string());
+  if (local.empty() || local == "." + archive_format) throw ClientError("give a local file name");
+  std::string url = client.endpoint().url + "/download?path=" + url_encode(remote);
+  if (archive) url += "&format=" + url_encode(archive_format);
   std::error_code ec;
-  std::uint64_t have = fs::exists(local, ec) ? fs::file_size(local, ec) : 0;
-  std::string part_file = local;
+  std::uint64_t have = !archive && fs::exists(local, ec) ? fs::file_size(local, ec) : 0;
+  std::string part_file = archive ? local + ".part" : local;
   std::FILE* out = std::fopen(part_file.c_str(), have ? "ab" : "wb");
   if (!out) throw ClientError("cannot write " + local);
   struct Sink {
@@ -202,12 +210,18 @@ int download(const Client& client, const std::string& remote, const std::string&
     throw ClientError("download from " + client.endpoint().url +
                       " failed: " + curl_easy_strerror(rc));
   if (status != 200 && status != 206) {
-    if (!have) fs::remove(local, ec);  // nothing of ours was there: leave nothing
+    if (!have) fs::remove(part_file, ec);  // nothing of ours was there: leave nothing
     throw_reply_error(status, sink.error_body);
   }
-  if (rc != CURLE_OK)
+  if (rc != CURLE_OK) {
+    if (archive) {
+      fs::remove(part_file, ec);
+      throw ClientError(std::string("download interrupted: ") + curl_easy_strerror(rc));
+    }
     throw ClientError(std::string("download interrupted (run it again to resume): ") +
                       curl_easy_strerror(rc));
+  }
+  if (archive) fs::rename(part_file, local);
   auto size = fs::file_size(local, ec);
   progress.update(size, size, true);
   return 0;

@@ -2,6 +2,7 @@
 import hashlib
 import http.client
 import os
+import subprocess
 import re
 import socket
 import tempfile
@@ -123,6 +124,50 @@ class Files(unittest.TestCase):
             self.assertEqual(names, ["tree", "tree/sub", "tree/sub/x.txt", "tree/y.txt"])
             self.assertEqual(t.extractfile("tree/sub/x.txt").read(), b"x" * 1000)
         self.assertEqual(self.agent.get("/download/tree").status, 400)
+
+    def test_directory_as_tar_gz_and_zip(self):
+        import io
+        import tarfile
+        import zipfile
+        root = os.path.join(self.ws, "formats")
+        long_dir = os.path.join(root, "d" * 120)
+        os.makedirs(long_dir, exist_ok=True)
+        big = os.urandom(300_000)
+        files = {"formats/empty": b"", "formats/big.bin": big,
+                 f"formats/{'d' * 120}/{'n' * 130}.txt": b"long name",
+                 "formats/caf\u00e9.txt": "é".encode()}
+        for name, data in files.items():
+            with open(os.path.join(self.ws, name), "wb") as f:
+                f.write(data)
+        os.symlink("big.bin", os.path.join(root, "link"))
+        os.chmod(os.path.join(root, "big.bin"), 0o640)
+
+        r = self.agent.get("/download/formats?format=tar.gz")
+        self.assertEqual(r.status, 200)
+        self.assertEqual(r.headers["Content-Type"], "application/gzip")
+        self.assertIn('filename="formats.tar.gz"', r.headers["Content-Disposition"])
+        with tarfile.open(fileobj=io.BytesIO(r.body), mode="r:gz") as t:
+            for name, data in files.items():
+                self.assertEqual(t.extractfile(name).read(), data, name)
+            self.assertEqual(t.getmember("formats/link").linkname, "big.bin")
+            self.assertEqual(t.getmember("formats/big.bin").mode, 0o640)
+        # GNU tar reads it too.
+        listing = subprocess.run(["tar", "-tzf", "-"], input=r.body, capture_output=True)
+        self.assertEqual(listing.returncode, 0, listing.stderr)
+        self.assertIn(f"formats/{'d' * 120}/{'n' * 130}.txt", listing.stdout.decode())
+
+        r = self.agent.get("/download/formats?format=zip")
+        self.assertEqual(r.status, 200)
+        self.assertEqual(r.headers["Content-Type"], "application/zip")
+        with zipfile.ZipFile(io.BytesIO(r.body)) as z:
+            self.assertIsNone(z.testzip())
+            for name, data in files.items():
+                self.assertEqual(z.read(name), data, name)
+            self.assertIn("formats/", z.namelist())
+
+        r = self.agent.get("/download/formats?format=rar")
+        self.assertEqual(r.status, 400)
+        self.assertEqual(r.json()["error"], "unknown archive format")
 
     def test_listing(self):
         os.makedirs(os.path.join(self.ws, "listing", "zdir"), exist_ok=True)
@@ -314,6 +359,23 @@ class Cli(unittest.TestCase):
             self.assertNotEqual(out.returncode, 0)
             self.assertIn("404", out.stderr)
             self.assertFalse(os.path.exists(os.path.join(tmp, "n")))
+
+            # A directory as a zip, named after it, in the current directory.
+            out = run_cli("download", "incoming", "--zip", env=env, cwd=tmp)
+            self.assertEqual(out.returncode, 0, out.stderr)
+            import zipfile
+            with zipfile.ZipFile(os.path.join(tmp, "incoming.zip")) as z:
+                self.assertEqual(z.read("incoming/data file.bin"), data)
+            self.assertFalse(os.path.exists(os.path.join(tmp, "incoming.zip.part")))
+            out = run_cli("download", "incoming", "--tar-gz", os.path.join(tmp, "i.tgz"), env=env)
+            self.assertEqual(out.returncode, 0, out.stderr)
+            listing = subprocess.run(["tar", "-tzf", os.path.join(tmp, "i.tgz")],
+                                     capture_output=True, text=True)
+            self.assertIn("incoming/data file.bin", listing.stdout)
+            out = run_cli("download", "incoming", os.path.join(tmp, "d"), env=env)
+            self.assertNotEqual(out.returncode, 0)
+            self.assertIn("format=zip", out.stderr)  # says how to get a directory
+            self.assertFalse(os.path.exists(os.path.join(tmp, "d")))
 
 
 if __name__ == "__main__":
