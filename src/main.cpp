@@ -57,6 +57,7 @@ moccha::Config load_config(const ServeFlags& f) {
 
 int main(int argc, char** argv) {
   CLI::App app{"moccha: remote control for a headless Linux machine"};
+  app.set_version_flag("--version", std::string("moccha ") + MOCCHA_VERSION);
   app.require_subcommand(1);
   std::string url, key;
   bool as_json = false;

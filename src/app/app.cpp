@@ -16,9 +16,12 @@
 #include "api/exec_api.h"
 #include "api/files_api.h"
 #include "api/jdownloader_api.h"
+#include "api/metrics_api.h"
 #include "api/services_api.h"
 #include "api/system_api.h"
+#include "app/agent_metrics.h"
 #include "core/log.h"
+#include "core/metrics.h"
 #include "core/worker_pool.h"
 #include "exec/engine.h"
 #include "files/file_ops.h"
@@ -189,8 +192,15 @@ int serve(Config config) {
   api::add_events_routes(router, &events);
   api::add_jdownloader_routes(router, &jd_downloads, daemons_pool.poster());
 
-  http::ServerOptions options{config.host, static_cast<unsigned short>(config.port), config.api_key,
-                              config.limits, config.rate_limit};
+  // Metrics: the server counts its traffic; the rest is read from its owners at each scrape.
+  metrics::Registry metrics;
+  add_agent_collectors(
+      metrics, {&monitor, &engine, &service_manager, &downloads, std::chrono::system_clock::now()});
+  api::add_metrics_routes(router, {&metrics, config.metrics.token, daemons_pool.poster()});
+
+  http::ServerOptions options{config.host,       static_cast<unsigned short>(config.port),
+                              config.api_key,    config.limits,
+                              config.rate_limit, &metrics};
   http::Server server(ioc, options, router);
   unsigned short port = 0;
   try {

@@ -143,6 +143,7 @@ const std::vector<Option>& options() {
       MOCCHA_OPT(std::size_t, "exec.tasks_kept", exec.tasks_kept),
       MOCCHA_OPT(double, "exec.interrupt_grace_s", exec.interrupt_grace_s),
       MOCCHA_OPT(std::string, "pip.index_url", pip.index_url),
+      MOCCHA_OPT(std::string, "metrics.token", metrics.token),
       MOCCHA_OPT(double, "pip.timeout_s", pip.timeout_s),
   };
   return table;
@@ -255,7 +256,10 @@ json to_json(const Config& config) {
     if (o.key == "api_key") continue;
     std::string pointer = "/" + o.key;
     std::replace(pointer.begin(), pointer.end(), '.', '/');
-    out[json::json_pointer(pointer)] = o.show(config);
+    json shown = o.show(config);
+    // A secret is shown as set or not, never itself.
+    if (o.key == "metrics.token" && !config.metrics.token.empty()) shown = "********";
+    out[json::json_pointer(pointer)] = std::move(shown);
   }
   return out;
 }

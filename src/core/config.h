@@ -65,6 +65,11 @@ struct PipConfig {
   double timeout_s = 600;
 };
 
+struct MetricsConfig {
+  // A key GET /metrics takes besides the API key, for a scraper that should hold nothing more.
+  std::string token;
+};
+
 struct Config {
   std::string host = "127.0.0.1";
   int port = 5000;       // 0: pick a free port
@@ -81,6 +86,7 @@ struct Config {
   ShellConfig shell;
   ExecConfig exec;
   PipConfig pip;
+  MetricsConfig metrics;
 };
 
 class ConfigError : public std::runtime_error {

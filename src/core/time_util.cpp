@@ -2,6 +2,7 @@
 
 #include <fmt/core.h>
 
+#include <cstdio>
 #include <ctime>
 
 namespace moccha {
@@ -23,6 +24,21 @@ std::string iso8601_utc(std::chrono::system_clock::time_point t) {
 
 std::string iso8601_utc_now() {
   return iso8601_utc(std::chrono::system_clock::now());
+}
+
+std::optional<std::int64_t> parse_iso8601_utc(const std::string& text) {
+  std::tm tm{};
+  int consumed = 0;
+  if (std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+                  &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &consumed) != 6 ||
+      consumed != 19)
+    return std::nullopt;
+  tm.tm_year -= 1900;
+  tm.tm_mon -= 1;
+  if (tm.tm_mon < 0 || tm.tm_mon > 11 || tm.tm_mday < 1 || tm.tm_mday > 31 || tm.tm_hour > 23 ||
+      tm.tm_min > 59 || tm.tm_sec > 60)
+    return std::nullopt;
+  return static_cast<std::int64_t>(timegm(&tm));
 }
 
 std::string iso8601_utc_now_ms() {

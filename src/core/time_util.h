@@ -11,6 +11,8 @@ namespace moccha {
 // "2023-01-01T12:00:00" (UTC, seconds), the spec's timestamp format.
 std::string iso8601_utc(std::chrono::system_clock::time_point t);
 std::string iso8601_utc_now();
+// "2023-01-01T12:00:00" (a trailing "Z" or fraction allowed) as seconds since the epoch.
+std::optional<std::int64_t> parse_iso8601_utc(const std::string& text);
 // "2023-01-01T12:00:00.123Z", for log lines.
 std::string iso8601_utc_now_ms();
 // Like Python's str(timedelta): "0:30:45.123456", "1 day, 2:03:04.000005", "3 days, 0:00:00".

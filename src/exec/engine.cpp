@@ -264,6 +264,16 @@ void Engine::restart(std::function<void(std::string)> done) {
   enqueue(std::move(job));
 }
 
+std::size_t Engine::queue_depth() const {
+  std::lock_guard lock(mu_);
+  return queue_.size();
+}
+
+bool Engine::busy() const {
+  std::lock_guard lock(mu_);
+  return running_ != nullptr;
+}
+
 bool Engine::interrupt() {
   std::lock_guard lock(mu_);
   if (!running_ || running_->kind != Job::Kind::execute) return false;

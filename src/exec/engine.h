@@ -96,6 +96,9 @@ class Engine {
   bool interrupt();
 
   long long executions() const { return executions_; }
+  // Work waiting its turn (executions, tasks, variable reads), and whether one runs now.
+  std::size_t queue_depth() const;
+  bool busy() const;
   long long variable_count() const { return variable_count_; }
   pid_t kernel_pid() const { return kernel_pid_; }
 

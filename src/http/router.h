@@ -35,6 +35,8 @@ struct Route {
   BodyKind body = BodyKind::none;
   bool is_public = false;      // no API key needed (/health)
   std::size_t body_limit = 0;  // 0: limits.max_body_bytes (max_upload_bytes for streams)
+  // A key this route takes besides the API key (GET /metrics: a scraper's metrics.token).
+  std::string second_key;
   // For BodyKind::stream: called after the header, before any body is read; may throw
   // ApiError to refuse. The route's `handler` is not called.
   std::function<std::unique_ptr<BodySink>(ApiRequest&)> open_sink;

@@ -31,6 +31,7 @@
 #include <unordered_map>
 
 #include "core/log.h"
+#include "core/metrics.h"
 #include "core/text.h"
 #include "http/admission.h"
 #include "http/compression.h"
@@ -118,6 +119,17 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
       : ioc(ioc), opt(std::move(options)), router(router), acceptor(ioc), grace_timer(ioc) {
     std::random_device rd;
     id_prefix = rd();
+    if (metrics::Registry* m = opt.metrics) {
+      requests_total = &m->counter("moccha_http_requests_total",
+                                   "HTTP requests answered, by method, route pattern and status");
+      request_seconds = &m->histogram(
+          "moccha_http_request_duration_seconds",
+          "Time from a request's header to the end of its reply, by route pattern",
+          {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30});
+      refused_total = &m->counter("moccha_http_refused_total",
+                                  "Requests refused before their handler: reason rate_limit "
+                                  "(429) or auth (401, a missing or wrong key)");
+    }
   }
 
   asio::io_context& ioc;
@@ -133,6 +145,13 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
   std::function<void()> on_grace_over;
   std::uint32_t id_prefix = 0;
   std::uint64_t next_id = 0;
+
+  // Metrics (all null without a registry); `open` is read by the scrape's thread.
+  metrics::Counter* requests_total = nullptr;
+  metrics::Histogram* request_seconds = nullptr;
+  metrics::Counter* refused_total = nullptr;
+  std::atomic<std::size_t> open{0};
+  void count(const std::string& method, const Route* route, int status, double seconds);
 
   awaitable<void> accept_loop();
   awaitable<void> session(tcp::socket socket);
@@ -228,7 +247,9 @@ std::optional<ApiResponse> Server::Impl::admit(const bhttp::request_header<>& h,
     if (key.empty())  // not a guess: counted against nobody
       return ApiResponse::error(401, "missing API key",
                                 "send it as X-API-Key or Authorization: Bearer");
-    if (!constant_time_equal(key, opt.api_key)) {
+    bool second =
+        m.route && !m.route->second_key.empty() && constant_time_equal(key, m.route->second_key);
+    if (!second && !constant_time_equal(key, opt.api_key)) {
       // Wrong keys slow down per address whatever the rate-limit switch says: it is what
       // keeps a key from being guessed.
       delay = auth_delay(limiter.hit("auth|" + client, now), rl.auth_failures);
@@ -361,6 +382,22 @@ awaitable<boost::system::error_code> Server::Impl::send_file(beast::tcp_stream& 
   co_return boost::system::error_code{};
 }
 
+void Server::Impl::count(const std::string& method, const Route* route, int status,
+                         double seconds) {
+  if (!requests_total) return;
+  // Bounded label values only: a route's pattern, never a raw path; a known method or "other".
+  static const char* const kMethods[] = {"GET",    "HEAD",  "POST",   "PUT",
+                                         "DELETE", "PATCH", "OPTIONS"};
+  std::string m = "other";
+  for (const char* k : kMethods)
+    if (method == k) m = k;
+  std::string pattern = route ? route->pattern : std::string("unmatched");
+  requests_total->inc({{"method", m}, {"route", pattern}, {"status", std::to_string(status)}});
+  request_seconds->observe({{"route", pattern}}, seconds);
+  if (status == 429) refused_total->inc({{"reason", "rate_limit"}});
+  if (status == 401) refused_total->inc({{"reason", "auth"}});
+}
+
 awaitable<void> Server::Impl::session(tcp::socket socket) {
   auto self = shared_from_this();
   beast::tcp_stream stream(std::move(socket));
@@ -368,10 +405,12 @@ awaitable<void> Server::Impl::session(tcp::socket socket) {
   std::string client = stream.socket().remote_endpoint(ec).address().to_string();
   auto me = conns.insert(conns.end(), Connection{&stream, client});
   ++per_client[client];
+  ++open;
   struct Unlist {
     Impl* impl;
     std::list<Connection>::iterator it;
     ~Unlist() {
+      --impl->open;
       if (--impl->per_client[it->client] <= 0) impl->per_client.erase(it->client);
       impl->conns.erase(it);
       impl->drained_check();
@@ -721,6 +760,7 @@ awaitable<bool> Server::Impl::serve_one(beast::tcp_stream& stream, beast::flat_b
     log::write("access", fmt::format("{} {} \"{} {}\" {} {} {:.3f}ms", req.request_id, client,
                                      req.method, req.path.empty() ? "-" : req.path, resp.status,
                                      bytes, micros.count() / 1000.0));
+    count(req.method, route, resp.status, micros.count() / 1e6);
     co_return !wec && keep_alive;
   }
 }
@@ -735,7 +775,17 @@ void Server::Impl::drained_check() {
 }
 
 Server::Server(asio::io_context& ioc, ServerOptions options, const Router& router)
-    : impl_(std::make_shared<Impl>(ioc, std::move(options), router)) {}
+    : impl_(std::make_shared<Impl>(ioc, std::move(options), router)) {
+  if (metrics::Registry* m = impl_->opt.metrics) {
+    std::weak_ptr<Impl> weak = impl_;
+    m->collect([weak](metrics::Exposition& e) {
+      auto impl = weak.lock();
+      if (!impl) return;
+      e.family("moccha_http_connections_open", "gauge", "Client connections open now");
+      e.sample("moccha_http_connections_open", {}, static_cast<double>(impl->open.load()));
+    });
+  }
+}
 
 Server::~Server() = default;
 

@@ -2,9 +2,9 @@
 //
 // Each connection is a coroutine on the caller's io_context (one I/O thread; no strands).
 // For each request it reads the header only, then, in this order: authenticates (401; wrong
-// keys from one address are answered more and more slowly), rate-limits per key and route group (429 with
-// Retry-After and X-RateLimit-*), routes (404/405), checks the body against the route's limit
-// (413) — all before reading any body — and only then reads the body, parses JSON for JSON
+// keys from one address are answered more and more slowly), rate-limits per key and route group
+// (429 with Retry-After and X-RateLimit-*), routes (404/405), checks the body against the route's
+// limit (413) — all before reading any body — and only then reads the body, parses JSON for JSON
 // routes (400) and calls the handler. Every reply is JSON unless the handler says otherwise,
 // and each request is one line in the access log.
 #pragma once
@@ -19,6 +19,10 @@ namespace boost::asio {
 class io_context;
 }
 
+namespace moccha::metrics {
+class Registry;
+}
+
 namespace moccha::http {
 
 class Router;
@@ -29,6 +33,9 @@ struct ServerOptions {
   std::string api_key;         // required; compared in constant time
   LimitsConfig limits;
   RateLimitConfig rate_limit;
+  // When set: requests by route pattern and status, their latency, open connections, refusals
+  // for rate and for auth (moccha_http_*). Must outlive the server.
+  metrics::Registry* metrics = nullptr;
 };
 
 class Server {

@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "core/log.h"
+#include "core/time_util.h"
 #include "services/events.h"
 #include "services/service.h"
 #include "store/files.h"
@@ -153,6 +154,7 @@ void Daemon::start(const DaemonSpec& spec) {
     throw ServiceError(ServiceError::Kind::failed, "cannot start " + program_ + ": " + error);
   adopted_ = false;
   started_at_ = Clock::now();
+  started_wall_ = iso8601_utc_now();
   log::info("{} started (pid {})", program_, pid_);
   try {
     store::write_file_atomic(file(".pid"), std::to_string(pid_) + "\n", 0600);
@@ -280,7 +282,8 @@ json Daemon::status() const {
   return {{"pid", pid_ > 0 ? json(pid_) : json(nullptr)},
           {"restarts", restarts_},
           {"last_exit", last_exit_.empty() ? json(nullptr) : json(last_exit_)},
-          {"last_error", last_error_.empty() ? json(nullptr) : json(last_error_)}};
+          {"last_error", last_error_.empty() ? json(nullptr) : json(last_error_)},
+          {"started_at", started_wall_.empty() ? json(nullptr) : json(started_wall_)}};
 }
 
 std::string Daemon::unavailable_reason() const {

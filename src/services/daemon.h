@@ -79,7 +79,8 @@ class Daemon {
   // Cancels a scheduled restart (the user stopped or started the service).
   void cancel_restart() { restart_pending_ = false; }
   void set_auto_restart(bool on) { spec_.auto_restart = on; }
-  // {"pid", "restarts", "last_exit", "last_error"}: the fields every service's status has.
+  // {"pid", "restarts", "last_exit", "last_error", "started_at"}: the fields every service's
+  // status has (started_at: the last start, by the user or by supervision; null before one).
   nlohmann::json status() const;
   // Why a call cannot reach it now: restarting after a death, or stopped.
   std::string unavailable_reason() const;
@@ -104,6 +105,7 @@ class Daemon {
   bool adopted_ = false;  // pid_ is the process it restarted itself into, not our child
   int restarts_ = 0;
   std::string last_exit_, last_error_;
+  std::string started_wall_;  // ISO-8601 UTC of the last start
   std::function<void()> on_death_;
   std::chrono::steady_clock::time_point started_at_{}, restart_at_{};
   bool restart_pending_ = false;

@@ -140,7 +140,23 @@ std::string DownloadQueue::list_body(const std::string& states, const std::strin
   std::vector<DownloadSource*> asked;
   for (auto* src : sources_)
     if (want_services.empty() || want_services.count(src->service())) asked.push_back(src);
-  // Every engine at once: the listing costs the slowest engine's answer, not their sum.
+  std::string items;
+  std::size_t count = 0;
+  for (const Answer& a : ask(asked, true)) {
+    if (!a.items) continue;
+    for (const auto& item : *a.items) {
+      if (!want_states.empty() && !want_states.count(item.state)) continue;
+      if (count++) items += ',';
+      append_item_json(items, item, !a.stale);
+    }
+  }
+  return "{\"count\":" + std::to_string(count) + ",\"downloads\":[" + items +
+         "],\"success\":true}\n";
+}
+
+std::vector<DownloadQueue::Answer> DownloadQueue::ask(const std::vector<DownloadSource*>& asked,
+                                                      bool rethrow) {
+  // Every engine at once: the answer costs the slowest engine's, not their sum.
   using Items = std::shared_ptr<const std::vector<DownloadItem>>;
   auto fetch = [](DownloadSource* src) {
     return std::make_shared<const std::vector<DownloadItem>>(src->items());
@@ -148,32 +164,43 @@ std::string DownloadQueue::list_body(const std::string& states, const std::strin
   std::vector<std::future<Items>> pending;
   for (std::size_t i = 1; i < asked.size(); ++i)
     pending.push_back(std::async(std::launch::async, fetch, asked[i]));
-  std::string items;
-  std::size_t count = 0;
+  std::vector<Answer> out;
   for (std::size_t i = 0; i < asked.size(); ++i) {
-    std::string name = asked[i]->service();
-    Items got;
-    bool stale = false;
+    Answer a{asked[i]->service(), nullptr, false};
     try {
-      got = i == 0 ? fetch(asked[0]) : pending[i - 1].get();
+      a.items = i == 0 ? fetch(asked[0]) : pending[i - 1].get();
       std::lock_guard lock(mu_);
-      last_[name] = got;  // shared, not copied
+      last_[a.service] = a.items;  // shared, not copied
     } catch (const ServiceError& e) {
-      if (e.kind != ServiceError::Kind::unavailable) throw;  // the futures wait as they go
+      if (rethrow && e.kind != ServiceError::Kind::unavailable) throw;  // the futures wait
       // A stopped engine: what it last said, with nothing to be done to it now.
       std::lock_guard lock(mu_);
-      got = last_[name];
-      stale = true;
+      a.items = last_[a.service];
+      a.stale = true;
+    } catch (const std::exception&) {
+      if (rethrow) throw;
+      a.stale = true;
     }
-    if (!got) continue;
-    for (const auto& item : *got) {
-      if (!want_states.empty() && !want_states.count(item.state)) continue;
-      if (count++) items += ',';
-      append_item_json(items, item, !stale);
-    }
+    out.push_back(std::move(a));
   }
-  return "{\"count\":" + std::to_string(count) + ",\"downloads\":[" + items +
-         "],\"success\":true}\n";
+  return out;
+}
+
+std::vector<DownloadQueue::EngineSummary> DownloadQueue::summary() {
+  std::vector<EngineSummary> out;
+  for (const Answer& a : ask(sources_, false)) {
+    if (a.stale || !a.items) continue;
+    EngineSummary s{a.service};
+    for (const auto& item : *a.items) {
+      s.download_rate += item.download_rate;
+      s.upload_rate += item.upload_rate;
+      s.active += item.state == "active" || item.state == "resolving" || item.state == "verifying";
+      s.queued += item.state == "queued";
+      s.seeding += item.state == "seeding";
+    }
+    out.push_back(std::move(s));
+  }
+  return out;
 }
 
 json DownloadQueue::add(const json& request) {

@@ -77,7 +77,23 @@ class DownloadQueue {
   nlohmann::json add(const nlohmann::json& request);
   void act(const std::string& id, const std::string& action);
 
+  // Each running engine's totals, for metrics (a stopped engine is left out; nothing throws).
+  struct EngineSummary {
+    std::string service;
+    long long download_rate = 0, upload_rate = 0;  // bytes per second, all items
+    int active = 0, queued = 0, seeding = 0;
+  };
+  std::vector<EngineSummary> summary();
+
  private:
+  struct Answer {
+    std::string service;
+    std::shared_ptr<const std::vector<DownloadItem>> items;
+    bool stale = false;  // the engine did not answer: its last answer (may be null)
+  };
+  // Asks every source at once; a stopped engine gives its last answer. With `rethrow`, any
+  // error but "unavailable" is thrown, else it counts as stale.
+  std::vector<Answer> ask(const std::vector<DownloadSource*>& sources, bool rethrow);
   DownloadSource& source(const std::string& service);
   std::vector<DownloadSource*> sources_;
   std::mutex mu_;

@@ -12,6 +12,7 @@ import signal
 import socket
 import subprocess
 import tempfile
+import textwrap
 import time
 
 BIN = os.environ.get("MOCCHA_BIN") or os.path.join(
@@ -139,6 +140,36 @@ def wait_for(fn, timeout=30, step=0.05):
             return value
         time.sleep(step)
     raise AssertionError("condition not met in time")
+
+
+def stop_child(proc, timeout=10):
+    """SIGTERM to a child the test started (by its PID), SIGKILL if it outlives `timeout`."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=5)
+
+
+def fake_nvidia_smi():
+    """A directory holding an nvidia-smi that answers as nvidia-smi 535 does for two GPUs (put
+    it first on PATH, with MOCCHA_NO_NVML=1): there is no GPU here."""
+    fake = tempfile.mkdtemp(prefix="fake-smi-")
+    script = os.path.join(fake, "nvidia-smi")
+    with open(script, "w") as f:
+        f.write(textwrap.dedent("""\
+            #!/bin/sh
+            # Answers like nvidia-smi 535 for --query-gpu with csv,noheader,nounits.
+            case "$*" in
+              *--query-gpu=index,name,memory.used,memory.total,utilization.gpu*)
+                echo "0, NVIDIA GeForce RTX 3080, 2048, 10240, 45"
+                echo "1, Tesla T4, 100, 15360, [N/A]" ;;
+              *) echo "unexpected arguments: $*" >&2; exit 2 ;;
+            esac
+            """))
+    os.chmod(script, 0o755)
+    return fake
 
 
 def run_cli(*args, env=None, timeout=30, input=None, cwd=None):

@@ -11,7 +11,7 @@ import textwrap
 import time
 import unittest
 
-from agent import Agent, run_cli
+from agent import fake_nvidia_smi, Agent, run_cli
 
 # Every route of the API, with its path parameters filled in.
 ROUTES = [
@@ -258,20 +258,7 @@ class Status(unittest.TestCase):
             self.assertEqual(s["gpus"], [])
 
     def test_gpu_from_nvidia_smi(self):
-        fake = tempfile.mkdtemp(prefix="fake-smi-")
-        script = os.path.join(fake, "nvidia-smi")
-        with open(script, "w") as f:
-            f.write(textwrap.dedent("""\
-                #!/bin/sh
-                # Answers like nvidia-smi 535 for --query-gpu with csv,noheader,nounits.
-                case "$*" in
-                  *--query-gpu=index,name,memory.used,memory.total,utilization.gpu*)
-                    echo "0, NVIDIA GeForce RTX 3080, 2048, 10240, 45"
-                    echo "1, Tesla T4, 100, 15360, [N/A]" ;;
-                  *) echo "unexpected arguments: $*" >&2; exit 2 ;;
-                esac
-                """))
-        os.chmod(script, 0o755)
+        fake = fake_nvidia_smi()
         env = {"PATH": fake + ":" + os.environ["PATH"], "MOCCHA_NO_NVML": "1"}
         with Agent(env=env) as a:
             deadline = time.monotonic() + 10

@@ -13,7 +13,7 @@ import time
 import unittest
 import urllib.parse
 
-from agent import BIN, Agent, Events, run_cli, wait_for
+from agent import BIN, Agent, Events, run_cli, wait_for, stop_child
 from fileserver import FileServer
 from test_services import free_port, loopback_config
 
@@ -168,12 +168,7 @@ class Swarm(unittest.TestCase):
         cls.agent.post("/services/deluge/stop", timeout=60)
         cls.agent.stop()
         for p in cls.procs:
-            p.terminate()
-            try:
-                p.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait(timeout=5)
+            stop_child(p)
             if p.stdout:
                 p.stdout.close()
 
