@@ -8,7 +8,7 @@ FUZZ_SECONDS ?= 10
 JOBS       ?= $(shell nproc)
 CMAKE_FLAGS = -G Ninja -DMOCCHA_WERROR=ON
 
-.PHONY: all bootstrap build run test test-fast test-asan fuzz bench format clean
+.PHONY: all bootstrap build run test test-fast test-asan fuzz bench deb format clean
 
 all: build
 
@@ -51,6 +51,11 @@ fuzz: bootstrap
 	done
 
 test: test-fast test-asan fuzz
+
+# The Debian package: build/moccha_VERSION_ARCH.deb (CPack; see packaging/).
+deb: build
+	cmake --build $(BUILD) --target package_docs
+	cd $(BUILD) && cpack -G DEB
 
 bench: build
 	@scripts/bootstrap bench

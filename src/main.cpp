@@ -7,6 +7,7 @@
 #include "app/app.h"
 #include "cli/cnl_relay.h"
 #include "cli/commands.h"
+#include "cli/docs.h"
 #include "cli/downloads.h"
 #include "cli/torrents.h"
 #include "cli/transfer.h"
@@ -202,8 +203,21 @@ int main(int argc, char** argv) {
   cnl_cmd->add_option("--service", cnl_service,
                       "Send every link to this engine (default: routed by the link)");
 
+  // Documents made from this table (the package's man page and bash completion); hidden.
+  auto* man_cmd = app.add_subcommand("man", "Print the man page moccha(1)")->group("");
+  auto* completion_cmd =
+      app.add_subcommand("completion", "Print the bash completion script")->group("");
+
   CLI11_PARSE(app, argc, argv);
 
+  if (man_cmd->parsed()) {
+    std::cout << moccha::cli::man_page(app, MOCCHA_VERSION);
+    return 0;
+  }
+  if (completion_cmd->parsed()) {
+    std::cout << moccha::cli::bash_completion(app);
+    return 0;
+  }
   try {
     if (serve->parsed()) {
       moccha::Config config = load_config(sf);
