@@ -75,7 +75,9 @@ int main(int argc, char** argv) {
   serve->add_option("--log-file", sf.log_file, "Log file (default /tmp/moccha.log)");
   serve->add_flag("--no-rate-limit", sf.no_rate_limit, "Switch rate limiting off");
   serve->add_option("--set", sf.sets, "Any config key, e.g. --set limits.max_connections=100");
-  bool print_config = false;
+  bool print_config = false, start_tunnel = false;
+  serve->add_flag("--tunnel", start_tunnel,
+                  "Start the tunnel service (see config tunnel) and print its public URL");
   serve->add_flag("--print-config", print_config, "Print the effective config and exit");
 
   std::string key_data_dir;
@@ -134,7 +136,7 @@ int main(int argc, char** argv) {
   for (const char* action : {"start", "stop", "restart"}) {
     auto* sub =
         app.add_subcommand(std::string("service-") + action, std::string("Service: ") + action);
-    sub->add_option("name", service_name, "Service name (deluge, jdownloader, mega, aria2)")
+    sub->add_option("name", service_name, "Service name (deluge, jdownloader, mega, aria2, tunnel)")
         ->required();
     actions.emplace_back(sub, action);
   }
@@ -221,6 +223,7 @@ int main(int argc, char** argv) {
   try {
     if (serve->parsed()) {
       moccha::Config config = load_config(sf);
+      config.start_tunnel = start_tunnel;
       if (print_config) {
         std::cout << moccha::to_json(config).dump(2) << "\n";
         return 0;

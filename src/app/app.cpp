@@ -37,6 +37,7 @@
 #include "services/jdownloader/jd_downloads.h"
 #include "services/jdownloader/jd_service.h"
 #include "services/manager.h"
+#include "services/tunnel/tunnel_service.h"
 #include "services/webhooks.h"
 #include "store/database.h"
 #include "store/files.h"
@@ -172,6 +173,9 @@ int serve(Config config) {
   auto aria2_service = std::make_unique<aria2::Aria2Service>(config.data_dir, &events);
   aria2::Aria2Service* aria2 = aria2_service.get();
   service_list.push_back(std::move(aria2_service));
+  auto tunnel_service = std::make_unique<tunnel::TunnelService>(config.data_dir, &events);
+  tunnel::TunnelService* tunnel = tunnel_service.get();
+  service_list.push_back(std::move(tunnel_service));
   services::ServiceManager service_manager(config.data_dir, std::move(service_list), &events);
   // Webhooks: the bus's subscriber, fed each service's current config.
   services::Webhooks webhooks(events, [&service_manager](const std::string& name) {
@@ -210,6 +214,7 @@ int serve(Config config) {
               << e.what() << "\n";
     return 1;
   }
+  tunnel->set_agent_port(port);
   // Signals are caught before the banner: a supervisor may signal as soon as it reads it.
   boost::asio::signal_set signals(ioc, SIGINT, SIGTERM);
   signals.async_wait([&](boost::system::error_code ec, int sig) {
@@ -221,9 +226,19 @@ int serve(Config config) {
     server.shutdown([&] { ioc.stop(); }, [&] { engine.interrupt(); });
   });
   server.start();
-  // Services that ran when the agent last stopped come back, off the I/O thread.
-  jobs_pool.post([&service_manager] {
+  // Services that ran when the agent last stopped come back, off the I/O thread; with
+  // --tunnel the tunnel starts too and its public address is printed.
+  jobs_pool.post([&service_manager, tunnel, start_tunnel = config.start_tunnel] {
     service_manager.autostart();
+    if (start_tunnel) {
+      try {
+        service_manager.start("tunnel");
+        std::cout << "tunnel: " << tunnel->public_url() << std::endl;
+      } catch (const std::exception& e) {
+        std::cout << "tunnel: not started: " << e.what() << std::endl;
+        log::error("tunnel not started: {}", e.what());
+      }
+    }
     service_manager.start_supervisor();
   });
 

@@ -87,6 +87,7 @@ struct Config {
   ExecConfig exec;
   PipConfig pip;
   MetricsConfig metrics;
+  bool start_tunnel = false;  // `serve --tunnel`: start the tunnel service and print its URL
 };
 
 class ConfigError : public std::runtime_error {

@@ -278,8 +278,9 @@ class Status(unittest.TestCase):
     def test_services_list(self):
         with Agent() as a:
             r = a.get("/services")
-            self.assertEqual(r.json(), {"success": True, "count": 4,
-                                        "services": ["deluge", "jdownloader", "mega", "aria2"]})
+            self.assertEqual(r.json(), {"success": True, "count": 5,
+                                        "services": ["deluge", "jdownloader", "mega", "aria2",
+                                                     "tunnel"]})
 
 
 class Connections(unittest.TestCase):
@@ -376,7 +377,8 @@ class Cli(unittest.TestCase):
             self.assertEqual(out.returncode, 0)
             self.assertIn('"cpu_count"', out.stdout)
             out = run_cli("--url", a.url, "--api-key", a.key, "services")
-            self.assertEqual(out.stdout.split(), ["deluge", "jdownloader", "mega", "aria2"])
+            self.assertEqual(out.stdout.split(), ["deluge", "jdownloader", "mega", "aria2",
+                                              "tunnel"])
 
     def test_client_json(self):
         with Agent() as a:

@@ -120,7 +120,7 @@ class Deluge(unittest.TestCase):
         on_disk = json.loads(read(os.path.join(self.agent.data_dir, "services_config.json")))
         self.assertEqual(on_disk["services"]["deluge"]["max_download_speed"], 1000)
         self.assertEqual(set(self.agent.get("/services/config").json()["config"]),
-                         {"deluge", "jdownloader", "mega", "aria2"})
+                         {"deluge", "jdownloader", "mega", "aria2", "tunnel"})
 
     def test_invalid_config_changes_nothing(self):
         path = os.path.join(self.agent.data_dir, "services_config.json")
@@ -327,7 +327,7 @@ class Catalog(unittest.TestCase):
                 self.assertIn("not built", r.json()["error"])
                 self.assertIs(a.get(f"/services/{name}/status").json()["running"], False)
             self.assertEqual(a.get("/services").json()["services"],
-                             ["deluge", "jdownloader", "mega", "aria2"])
+                             ["deluge", "jdownloader", "mega", "aria2", "tunnel"])
 
     def test_cli(self):
         with Agent("--no-rate-limit") as a:

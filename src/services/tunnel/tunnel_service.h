@@ -1,0 +1,58 @@
+// The `tunnel` service: a way in to an agent that listens on 127.0.0.1 of a machine nobody can
+// reach (a notebook VM). It runs one tunnel program, supervised like the engines (Daemon:
+// pidfile, bounded output, back-off restarts), and reads the public address from what it says:
+//   ssh          `ssh -N -R` to a host the user names, with a key file, keepalives, and the
+//                host key pinned in its own known_hosts on first use;
+//   cloudflared  a quick tunnel (`cloudflared tunnel --url`), its trycloudflare.com URL;
+//   ngrok        `ngrok http`, the URL of its "started tunnel" log line (the authtoken in a
+//                0600 config file, never on the command line).
+#pragma once
+
+#include <atomic>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include "services/daemon.h"
+#include "services/service.h"
+
+namespace moccha::tunnel {
+
+class TunnelService : public services::Service {
+ public:
+  TunnelService(std::string data_dir, services::EventBus* events);
+  ~TunnelService() override;
+
+  std::string name() const override { return "tunnel"; }
+  nlohmann::json defaults() const override;
+  std::vector<std::string> secrets() const override { return {"ngrok_authtoken"}; }
+  void validate(const nlohmann::json& config) const override;
+  nlohmann::json status() override;
+  nlohmann::json start(const nlohmann::json& config) override;
+  void stop() override;
+  bool running() override;
+  std::vector<std::string> apply(const nlohmann::json& before,
+                                 const nlohmann::json& after) override;
+  void supervise() override;
+
+  // The agent's own port, the tunnel's far end (known once the server listens).
+  void set_agent_port(int port) { agent_port_ = port; }
+  // The public address while the tunnel is up ("https://x.trycloudflare.com"), else empty.
+  std::string public_url();
+
+ private:
+  struct Plan;  // the program to run and how to read its address
+  Plan plan(const nlohmann::json& config) const;
+  nlohmann::json start_locked(const nlohmann::json& config);
+  std::string dir() const;
+
+  std::string data_dir_;
+  std::atomic<int> agent_port_{0};
+  std::mutex mu_;
+  services::Daemon daemon_;
+  bool intended_ = false;
+  nlohmann::json config_;
+  std::string public_url_;
+};
+
+}  // namespace moccha::tunnel
