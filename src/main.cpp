@@ -86,6 +86,7 @@ int main(int argc, char** argv) {
 
   auto* status = app.add_subcommand("status", "System status of the agent's machine");
   status->add_flag("--json", as_json, "Print the raw JSON reply");
+  auto* openapi = app.add_subcommand("openapi", "Print the agent's OpenAPI 3.1 document");
   auto* services = app.add_subcommand("services", "List the services the agent knows");
   services->add_flag("--json", as_json, "Print the raw JSON reply");
 
@@ -241,6 +242,10 @@ int main(int argc, char** argv) {
     moccha::cli::Client client(moccha::cli::resolve_endpoint(url, key));
     if (status->parsed()) return moccha::cli::status(client, as_json);
     if (services->parsed()) return moccha::cli::services(client, as_json);
+    if (openapi->parsed()) {
+      std::cout << client.call("GET", "/openapi.json").dump(2) << "\n";
+      return 0;
+    }
     std::optional<double> t;
     if (timeout > 0) t = timeout;
     if (exec->parsed()) {

@@ -17,6 +17,8 @@
 #include "services/deluge/torrent_file.h"
 
 namespace moccha::api {
+
+namespace s = http::schema;
 namespace {
 
 using deluge::RpcError;
@@ -101,7 +103,8 @@ void add_deluge_routes(http::Router& router, deluge::DelugeService* svc,
     });
   };
 
-  router.add({"GET", "/services/deluge/torrents", [run](ApiRequest& req, Responder respond) {
+  router.add({"GET", "/services/deluge/torrents",
+              [run](ApiRequest& req, Responder respond) {
                 json filter = state_filter(req.query_or("state"));
                 run(std::move(respond), [filter](deluge::RpcClient& rpc) {
                   // One round trip for the whole list, written out as it is read: no tree.
@@ -111,7 +114,28 @@ void add_deluge_routes(http::Router& router, deluge::DelugeService* svc,
                   resp.body = torrent_list_body(reply.result());
                   return resp;
                 });
-              }});
+              }},
+             {"deluge",
+              "Every torrent",
+              {{"state", "Keep only torrents in this Deluge state"}},
+              nullptr,
+              s::reply({{"torrents", s::array(s::object({{"id", s::string()},
+                                                         {"name", s::string()},
+                                                         {"progress", s::number()},
+                                                         {"state", s::string()},
+                                                         {"download_rate", s::integer()},
+                                                         {"upload_rate", s::integer()},
+                                                         {"seeds", s::integer()},
+                                                         {"peers", s::integer()},
+                                                         {"total_wanted", s::integer()},
+                                                         {"total_done", s::integer()},
+                                                         {"eta", s::integer()},
+                                                         {"ratio", s::number()}},
+                                                        {"id", "name", "progress", "state"}))},
+                        {"count", s::integer()}},
+                       {"torrents", "count"}),
+              "",
+              {400, 502, 503}});
 
   router.add(
       {"POST", "/services/deluge/torrents",
@@ -226,48 +250,67 @@ void add_deluge_routes(http::Router& router, deluge::DelugeService* svc,
                {{"success", true}, {"message", "Torrent added successfully"}, {"torrent_id", tid}});
          });
        },
-       http::BodyKind::raw});
+       http::BodyKind::raw},
+      {"deluge",
+       "Add a torrent: a magnet or http(s) URL, a .torrent path, or (multipart) the file itself",
+       {},
+       s::object({{"torrent_url", s::string()},
+                  {"torrent_file", s::string()},
+                  {"download_path", s::string()},
+                  {"paused", s::boolean()}}),
+       s::reply({{"message", s::string()}, {"torrent_id", s::string()}}, {"torrent_id"}),
+       "",
+       {403, 404, 409, 502, 503},
+       {{"torrent_url", "magnet:?xt=urn:btih:example"}}});
 
-  router.add(
-      {"GET", "/services/deluge/torrents/{torrent_id}", [run](ApiRequest& req, Responder respond) {
-         std::string id = valid_id(req);
-         run(std::move(respond), [id](deluge::RpcClient& rpc) {
-           json keys = torrent_list_keys();
-           for (const char* k :
-                {"files", "file_progress", "trackers", "peers", "tracker_host", "tracker_status"})
-             keys.push_back(k);
-           json s = status_of(rpc, id, keys);
-           json t = torrent_json(id, s);
-           t["num_peers"] = t["peers"];
-           json files = json::array();
-           const json& progress = s.value("file_progress", json::array());
-           for (const auto& f : s.value("files", json::array())) {
-             std::size_t i = f.value("index", 0);
-             files.push_back({{"index", i},
-                              {"path", f.value("path", "")},
-                              {"size", f.value("size", 0LL)},
-                              {"offset", f.value("offset", 0LL)},
-                              {"progress", i < progress.size() ? progress[i] : json(0)}});
-           }
-           json trackers = json::array();
-           // Deluge reports one status, of the tracker it last announced to.
-           std::string host = s.value("tracker_host", "");
-           for (const auto& tr : s.value("trackers", json::array())) {
-             std::string url = tr.value("url", "");
-             bool current = !host.empty() && url.find(host) != std::string::npos;
-             trackers.push_back(
-                 {{"url", url},
-                  {"tier", tr.value("tier", 0)},
-                  {"status", current ? s.value("tracker_status", "") : std::string()}});
-           }
-           json peers = json::array();
-           for (const auto& p : s.value("peers", json::array())) peers.push_back(peer_json(p));
-           t["files"] = files;
-           t["trackers"] = trackers;
-           t["peers"] = peers;
-           return ApiResponse::ok({{"success", true}, {"torrent", t}});
-         });
-       }});
+  router.add({"GET", "/services/deluge/torrents/{torrent_id}",
+              [run](ApiRequest& req, Responder respond) {
+                std::string id = valid_id(req);
+                run(std::move(respond), [id](deluge::RpcClient& rpc) {
+                  json keys = torrent_list_keys();
+                  for (const char* k : {"files", "file_progress", "trackers", "peers",
+                                        "tracker_host", "tracker_status"})
+                    keys.push_back(k);
+                  json s = status_of(rpc, id, keys);
+                  json t = torrent_json(id, s);
+                  t["num_peers"] = t["peers"];
+                  json files = json::array();
+                  const json& progress = s.value("file_progress", json::array());
+                  for (const auto& f : s.value("files", json::array())) {
+                    std::size_t i = f.value("index", 0);
+                    files.push_back({{"index", i},
+                                     {"path", f.value("path", "")},
+                                     {"size", f.value("size", 0LL)},
+                                     {"offset", f.value("offset", 0LL)},
+                                     {"progress", i < progress.size() ? progress[i] : json(0)}});
+                  }
+                  json trackers = json::array();
+                  // Deluge reports one status, of the tracker it last announced to.
+                  std::string host = s.value("tracker_host", "");
+                  for (const auto& tr : s.value("trackers", json::array())) {
+                    std::string url = tr.value("url", "");
+                    bool current = !host.empty() && url.find(host) != std::string::npos;
+                    trackers.push_back(
+                        {{"url", url},
+                         {"tier", tr.value("tier", 0)},
+                         {"status", current ? s.value("tracker_status", "") : std::string()}});
+                  }
+                  json peers = json::array();
+                  for (const auto& p : s.value("peers", json::array()))
+                    peers.push_back(peer_json(p));
+                  t["files"] = files;
+                  t["trackers"] = trackers;
+                  t["peers"] = peers;
+                  return ApiResponse::ok({{"success", true}, {"torrent", t}});
+                });
+              }},
+             {"deluge",
+              "One torrent in detail: files, trackers",
+              {},
+              nullptr,
+              s::reply({{"torrent", s::object({})}}, {"torrent"}),
+              "",
+              {400, 404, 502, 503}});
 
   for (const char* action : {"pause", "resume"}) {
     std::string verb = action;
@@ -282,7 +325,14 @@ void add_deluge_routes(http::Router& router, deluge::DelugeService* svc,
                  {{"success", true},
                   {"message", "Torrent " + id + (verb == "pause" ? " paused" : " resumed")}});
            });
-         }});
+         }},
+        {"deluge",
+         "Pause or resume a torrent (" + verb + ")",
+         {},
+         nullptr,
+         s::reply({{"message", s::string()}}, {"message"}),
+         "",
+         {400, 404, 502, 503}});
   }
 
   router.add(
@@ -296,10 +346,19 @@ void add_deluge_routes(http::Router& router, deluge::DelugeService* svc,
            return ApiResponse::ok({{"success", true}, {"message", "Torrent " + id + " removed"}});
          });
        },
-       http::BodyKind::json});
+       http::BodyKind::json},
+      {"deluge",
+       "Remove a torrent, with its data if asked",
+       {},
+       s::object({{"remove_data", s::boolean()}}),
+       s::reply({{"message", s::string()}}, {"message"}),
+       "",
+       {404, 502, 503},
+       {{"remove_data", false}}});
 
   router.add(
-      {"GET", "/services/deluge/stats", [run](ApiRequest&, Responder respond) {
+      {"GET", "/services/deluge/stats",
+       [run](ApiRequest&, Responder respond) {
          run(std::move(respond), [](deluge::RpcClient& rpc) {
            json s = rpc.call(
                "core.get_session_status",
@@ -319,10 +378,20 @@ void add_deluge_routes(http::Router& router, deluge::DelugeService* svc,
                   {"payload_upload_rate", n("payload_upload_rate")},
                   {"payload_download_rate", n("payload_download_rate")}}}});
          });
-       }});
+       }},
+      {"deluge",
+       "Deluge's session: rates, peers, connections",
+       {},
+       nullptr,
+       s::reply(
+           {{"stats", s::object({{"download_rate", s::integer()}, {"upload_rate", s::integer()}})}},
+           {"stats"}),
+       "",
+       {502, 503}});
 
   router.add(
-      {"GET", "/services/deluge/peers/{torrent_id}", [run](ApiRequest& req, Responder respond) {
+      {"GET", "/services/deluge/peers/{torrent_id}",
+       [run](ApiRequest& req, Responder respond) {
          std::string id = valid_id(req);
          run(std::move(respond), [id](deluge::RpcClient& rpc) {
            json s = status_of(rpc, id, json::array({"peers"}));
@@ -330,7 +399,14 @@ void add_deluge_routes(http::Router& router, deluge::DelugeService* svc,
            for (const auto& p : s.value("peers", json::array())) peers.push_back(peer_json(p));
            return ApiResponse::ok({{"success", true}, {"peers", peers}, {"count", peers.size()}});
          });
-       }});
+       }},
+      {"deluge",
+       "A torrent's peers",
+       {},
+       nullptr,
+       s::reply({{"peers", s::array(s::object({}))}, {"count", s::integer()}}, {"peers", "count"}),
+       "",
+       {400, 404, 502, 503}});
 }
 
 }  // namespace moccha::api

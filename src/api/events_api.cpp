@@ -7,6 +7,8 @@
 #include "services/events.h"
 
 namespace moccha::api {
+
+namespace s = http::schema;
 namespace {
 
 using http::ApiError;
@@ -88,7 +90,14 @@ void add_events_routes(http::Router& router, EventBus* bus) {
                 r.headers = {{"Cache-Control", "no-cache"}, {"X-Accel-Buffering", "no"}};
                 r.stream = std::make_shared<EventStream>(bus, after, reset);
                 return r;
-              })});
+              })},
+             {"events",
+              "The event stream (Server-Sent Events): service.*, download.*, task.finished",
+              {{"last_event_id", "Replay what came after this id (or the Last-Event-ID header)"}},
+              nullptr,
+              nullptr,
+              "text/event-stream",
+              {400}});
 }
 
 }  // namespace moccha::api

@@ -17,6 +17,8 @@
 #include "store/output_store.h"
 
 namespace moccha::api {
+
+namespace s = http::schema;
 namespace {
 
 using http::ApiError;
@@ -195,17 +197,36 @@ void add_exec_routes(http::Router& router, ExecApiDeps d) {
   auto deps = std::make_shared<ExecApiDeps>(std::move(d));
   exec::Engine* engine = deps->engine;
 
-  router.add({"POST", "/execute",
-              [engine](ApiRequest& req, Responder respond) {
-                std::string code = http::require_string(req.json, "code");
-                auto timeout = timeout_field(req.json, 7 * 86400);
-                auto r = share(std::move(respond));
-                engine->execute(std::move(code), timeout,
-                                [r](exec::ExecResult result, const std::string& id) {
-                                  (*r)(ApiResponse::ok(exec_body(result, id)));
-                                });
-              },
-              http::BodyKind::json});
+  router.add(
+      {"POST", "/execute",
+       [engine](ApiRequest& req, Responder respond) {
+         std::string code = http::require_string(req.json, "code");
+         auto timeout = timeout_field(req.json, 7 * 86400);
+         auto r = share(std::move(respond));
+         engine->execute(std::move(code), timeout,
+                         [r](exec::ExecResult result, const std::string& id) {
+                           (*r)(ApiResponse::ok(exec_body(result, id)));
+                         });
+       },
+       http::BodyKind::json},
+      {"exec",
+       "Run Python in the persistent kernel and wait for it",
+       {},
+       s::object({{"code", s::string()}, {"timeout", s::number("seconds")}}, {"code"}),
+       s::object({{"id", s::string("The history id; GET /task/{id}/output reads a spilled output")},
+                  {"output", s::string("stdout and stderr as the cell wrote them")},
+                  {"error", s::string()},
+                  {"variables", s::object({})},
+                  {"success", s::boolean()},
+                  {"result", s::any("repr of the last expression")},
+                  {"truncated", s::boolean()},
+                  {"output_bytes", s::integer()},
+                  {"duration", s::number()},
+                  {"output_url", s::string()}},
+                 {"id", "output", "error", "success", "truncated", "duration"}),
+       "",
+       {},
+       {{"code", "print('Hello World')\nresult = 2 + 2"}}});
 
   router.add(
       {"POST", "/async-execute", http::sync([engine](const ApiRequest& req) {
@@ -219,18 +240,49 @@ void add_exec_routes(http::Router& router, ExecApiDeps d) {
            for (const char* k : {"status", "queued", "position"}) out[k] = (*t)[k];
          return ApiResponse::ok(std::move(out));
        }),
-       http::BodyKind::json});
+       http::BodyKind::json},
+      {"exec",
+       "Queue Python as a task; poll GET /task/{id} while its status is running",
+       {},
+       s::object({{"code", s::string()}, {"timeout", s::number("seconds")}}, {"code"}),
+       s::object({{"task_id", s::string()},
+                  {"status", s::string()},
+                  {"queued", s::boolean()},
+                  {"position", s::nullable(s::integer())}},
+                 {"task_id", "status", "queued", "position"}),
+       "",
+       {},
+       {{"code", "import time\ntime.sleep(10)\nprint('Done')"}}});
 
-  router.add({"GET", "/task/{task_id}", [deps](ApiRequest& req, Responder respond) {
+  router.add({"GET", "/task/{task_id}",
+              [deps](ApiRequest& req, Responder respond) {
                 std::string id = req.params.at("task_id");
                 answer_on(deps->quick, std::move(respond), [deps, id] {
                   auto t = deps->engine->task(id);
                   return t ? ApiResponse::ok(*t)
                            : ApiResponse::error(404, "unknown task", "no task " + id);
                 });
-              }});
+              }},
+             {"exec",
+              "An async task: its status, output, value and variables",
+              {},
+              nullptr,
+              s::object({{"task_id", s::string()},
+                         {"status", s::string("running, done, error or cancelled")},
+                         {"queued", s::boolean()},
+                         {"position", s::nullable(s::integer())},
+                         {"result", s::string("its output")},
+                         {"error", s::string()},
+                         {"truncated", s::boolean()},
+                         {"created", s::string()},
+                         {"finished", s::nullable(s::string())},
+                         {"code", s::string()}},
+                        {"task_id", "status", "queued", "created", "finished"}),
+              "",
+              {404}});
 
-  router.add({"GET", "/task/{task_id}/output", [deps](ApiRequest& req, Responder respond) {
+  router.add({"GET", "/task/{task_id}/output",
+              [deps](ApiRequest& req, Responder respond) {
                 std::string id = req.params.at("task_id");
                 std::string stream = req.query_or("stream", "output");
                 if (stream != "output" && stream != "stdout" && stream != "stderr")
@@ -238,9 +290,17 @@ void add_exec_routes(http::Router& router, ExecApiDeps d) {
                                  "'stream' is output (a cell's), stdout or stderr (a command's)");
                 answer_on(deps->quick, std::move(respond),
                           [deps, &req, id, stream] { return task_output(*deps, req, id, stream); });
-              }});
+              }},
+             {"exec",
+              "The whole output of a task, an execution or a shell command (Range allowed)",
+              {{"stream", "output (a cell's, the default), stdout or stderr (a command's)"}},
+              nullptr,
+              nullptr,
+              "text/plain",
+              {206, 304, 400, 404, 416}});
 
-  router.add({"GET", "/task/{task_id}/events", [deps](ApiRequest& req, Responder respond) {
+  router.add({"GET", "/task/{task_id}/events",
+              [deps](ApiRequest& req, Responder respond) {
                 std::string id = req.params.at("task_id");
                 answer_on(deps->quick, std::move(respond), [deps, id] {
                   auto events = std::make_shared<TaskEvents>(deps->engine, id);
@@ -255,17 +315,34 @@ void add_exec_routes(http::Router& router, ExecApiDeps d) {
                   resp.stream = std::move(events);
                   return resp;
                 });
-              }});
+              }},
+             {"exec",
+              "A task's output as it comes (Server-Sent Events), then its end",
+              {},
+              nullptr,
+              nullptr,
+              "text/event-stream",
+              {404}});
 
-  router.add({"GET", "/tasks", [deps](ApiRequest& req, Responder respond) {
-                int limit = int_query(req, "limit", 50, 1, 1000);
-                answer_on(deps->quick, std::move(respond), [deps, limit] {
-                  auto list = deps->engine->tasks(limit);
-                  return ApiResponse::ok({{"tasks", list}, {"count", list.size()}});
-                });
-              }});
+  router.add(
+      {"GET", "/tasks",
+       [deps](ApiRequest& req, Responder respond) {
+         int limit = int_query(req, "limit", 50, 1, 1000);
+         answer_on(deps->quick, std::move(respond), [deps, limit] {
+           auto list = deps->engine->tasks(limit);
+           return ApiResponse::ok({{"tasks", list}, {"count", list.size()}});
+         });
+       }},
+      {"exec",
+       "The newest tasks, without their output",
+       {{"limit", "How many (1-1000, 50)", "integer"}},
+       nullptr,
+       s::object({{"tasks", s::array(s::object({}))}, {"count", s::integer()}}, {"tasks", "count"}),
+       "",
+       {400}});
 
-  router.add({"DELETE", "/task/{task_id}", [deps](ApiRequest& req, Responder respond) {
+  router.add({"DELETE", "/task/{task_id}",
+              [deps](ApiRequest& req, Responder respond) {
                 std::string id = req.params.at("task_id");
                 answer_on(deps->quick, std::move(respond), [deps, id] {
                   switch (deps->engine->cancel(id)) {
@@ -284,17 +361,33 @@ void add_exec_routes(http::Router& router, ExecApiDeps d) {
                                           {"status", "running"},
                                           {"message", "interrupt sent"}});
                 });
-              }});
+              }},
+             {"exec",
+              "Cancel a task (a running one is interrupted)",
+              {},
+              nullptr,
+              s::reply({{"task_id", s::string()}, {"status", s::string()}}, {"task_id", "status"}),
+              "",
+              {404, 409}});
 
-  router.add({"GET", "/variables", [engine](ApiRequest&, Responder respond) {
+  router.add({"GET", "/variables",
+              [engine](ApiRequest&, Responder respond) {
                 auto r = share(std::move(respond));
                 engine->variables([r](std::optional<json> reply, std::string error) {
                   if (!reply) return (*r)(ApiResponse::error(503, "kernel unavailable", error));
                   (*r)(ApiResponse::ok((*reply)["variables"]));
                 });
-              }});
+              }},
+             {"exec",
+              "The kernel's variables: name to value (JSON where it can be, else its repr)",
+              {},
+              nullptr,
+              s::map(s::any("the value, or its repr")),
+              "",
+              {503}});
 
-  router.add({"DELETE", "/variables/{variable_name}", [engine](ApiRequest& req, Responder respond) {
+  router.add({"DELETE", "/variables/{variable_name}",
+              [engine](ApiRequest& req, Responder respond) {
                 auto r = share(std::move(respond));
                 std::string name = req.params.at("variable_name");
                 engine->delete_variable(name, [r, name](bool found, std::string error) {
@@ -304,9 +397,17 @@ void add_exec_routes(http::Router& router, ExecApiDeps d) {
                     return (*r)(ApiResponse::error(404, "unknown variable", "no variable " + name));
                   (*r)(ApiResponse::ok({{"deleted", name}}));
                 });
-              }});
+              }},
+             {"exec",
+              "Delete a variable from the kernel",
+              {},
+              nullptr,
+              s::object({{"deleted", s::string()}}, {"deleted"}),
+              "",
+              {404, 503}});
 
-  router.add({"GET", "/history", [deps](ApiRequest& req, Responder respond) {
+  router.add({"GET", "/history",
+              [deps](ApiRequest& req, Responder respond) {
                 int limit = int_query(req, "limit", 20, 1, 1000);
                 answer_on(deps->quick, std::move(respond), [deps, limit] {
                   json list = json::array();
@@ -319,7 +420,20 @@ void add_exec_routes(http::Router& router, ExecApiDeps d) {
                                     {"duration", e.duration_s}});
                   return ApiResponse::ok(std::move(list));
                 });
-              }});
+              }},
+             {"exec",
+              "The newest executions, shell commands and installs",
+              {{"limit", "How many (1-1000, 20)", "integer"}},
+              nullptr,
+              s::array(s::object({{"id", s::string()},
+                                  {"type", s::string()},
+                                  {"time", s::string()},
+                                  {"input", s::string()},
+                                  {"success", s::boolean()},
+                                  {"duration", s::number()}},
+                                 {"id", "type", "time", "input", "success"})),
+              "",
+              {400}});
 
   router.add({"POST", "/shell",
               [deps](ApiRequest& req, Responder respond) {
@@ -352,7 +466,27 @@ void add_exec_routes(http::Router& router, ExecApiDeps d) {
                                       std::move(body));
                 });
               },
-              http::BodyKind::json});
+              http::BodyKind::json},
+             {"exec",
+              "Run a shell command in the workspace; its whole process group ends at the timeout",
+              {},
+              s::object({{"command", s::string()}, {"timeout", s::number("seconds")}}, {"command"}),
+              s::object({{"id", s::string()},
+                         {"stdout", s::string()},
+                         {"stderr", s::string()},
+                         {"code", s::integer()},
+                         {"success", s::boolean()},
+                         {"duration", s::number()},
+                         {"stdout_bytes", s::integer()},
+                         {"stderr_bytes", s::integer()},
+                         {"truncated", s::boolean()},
+                         {"timed_out", s::boolean()},
+                         {"stdout_url", s::string()},
+                         {"stderr_url", s::string()}},
+                        {"id", "stdout", "stderr", "code", "success", "duration"}),
+              "",
+              {507},
+              {{"command", "ls -la"}, {"timeout", 30}}});
 
   router.add(
       {"POST", "/install",
@@ -373,9 +507,22 @@ void add_exec_routes(http::Router& router, ExecApiDeps d) {
                 {"error", out.error}});
          });
        },
-       http::BodyKind::json});
+       http::BodyKind::json},
+      {"exec",
+       "pip install one requirement into the kernel's Python",
+       {},
+       s::object({{"package", s::string("name[extras]==version, a path or a URL")}}, {"package"}),
+       s::object({{"package", s::string()},
+                  {"success", s::boolean()},
+                  {"output", s::string()},
+                  {"error", s::string()}},
+                 {"package", "success", "output", "error"}),
+       "",
+       {507},
+       {{"package", "requests"}}});
 
-  router.add({"POST", "/kernel/restart", [engine](ApiRequest&, Responder respond) {
+  router.add({"POST", "/kernel/restart",
+              [engine](ApiRequest&, Responder respond) {
                 auto r = share(std::move(respond));
                 engine->restart([r, engine](std::string error) {
                   if (!error.empty())
@@ -384,14 +531,26 @@ void add_exec_routes(http::Router& router, ExecApiDeps d) {
                                         {"message", "kernel restarted; the namespace is empty"},
                                         {"pid", engine->kernel_pid()}}));
                 });
-              }});
+              }},
+             {"exec",
+              "Restart the kernel (after the work queued before); the namespace is new",
+              {},
+              nullptr,
+              s::reply({{"message", s::string()}, {"pid", s::integer()}}, {"message"}),
+              "",
+              {503}});
 
   router.add(
       {"POST", "/kernel/interrupt", http::sync([engine](const ApiRequest&) {
          bool running = engine->interrupt();
          return ApiResponse::ok(
              {{"success", true}, {"message", running ? "interrupt sent" : "nothing was running"}});
-       })});
+       })},
+      {"exec",
+       "Interrupt the running execution, if any",
+       {},
+       nullptr,
+       s::reply({{"message", s::string()}}, {"message"})});
 }
 
 }  // namespace moccha::api

@@ -14,6 +14,8 @@
 #include "http/router.h"
 
 namespace moccha::api {
+
+namespace s = http::schema;
 namespace {
 
 namespace fs = std::filesystem;
@@ -200,28 +202,51 @@ auto files_errors(F f) {
 void add_files_routes(http::Router& router, FilesApiDeps deps) {
   auto d = std::make_shared<FilesApiDeps>(std::move(deps));
 
-  router.add({"GET", "/files", [d](ApiRequest& req, Responder respond) {
-                std::string path = req.query_or("path");
-                files::ListOptions o;
-                std::string why;
-                if (!files::parse_sort(req.query_or("sort"), req.query_or("order"), o, why))
-                  throw ApiError(400, "invalid query parameter", why);
-                o.offset = count_query(req, "offset").value_or(0);
-                o.limit = count_query(req, "limit");
-                off_thread(*d, std::move(respond), [d, path, o] {
-                  fs::path dir = d->policy->resolve(path);
-                  std::vector<files::Entry> entries = files::list_dir(*d->policy, dir);
-                  ApiResponse r;
-                  r.body = files::listing_json(dir.string(), entries, o);
-                  bool large = entries.size() > 10000;
-                  entries = {};
-                  // A big listing's memory goes back to the system, not to malloc's free lists.
-                  if (large) ::malloc_trim(0);
-                  return r;
-                });
-              }});
+  router.add(
+      {"GET", "/files",
+       [d](ApiRequest& req, Responder respond) {
+         std::string path = req.query_or("path");
+         files::ListOptions o;
+         std::string why;
+         if (!files::parse_sort(req.query_or("sort"), req.query_or("order"), o, why))
+           throw ApiError(400, "invalid query parameter", why);
+         o.offset = count_query(req, "offset").value_or(0);
+         o.limit = count_query(req, "limit");
+         off_thread(*d, std::move(respond), [d, path, o] {
+           fs::path dir = d->policy->resolve(path);
+           std::vector<files::Entry> entries = files::list_dir(*d->policy, dir);
+           ApiResponse r;
+           r.body = files::listing_json(dir.string(), entries, o);
+           bool large = entries.size() > 10000;
+           entries = {};
+           // A big listing's memory goes back to the system, not to malloc's free lists.
+           if (large) ::malloc_trim(0);
+           return r;
+         });
+       }},
+      {"files",
+       "List a directory, paged and sorted",
+       {{"path", "The directory (default: the workspace)"},
+        {"sort", "type, name, size or modified; - in front reverses"},
+        {"order", "asc or desc"},
+        {"offset", "Entries to skip", "integer"},
+        {"limit", "Entries to return", "integer"}},
+       nullptr,
+       s::object({{"path", s::string()},
+                  {"items", s::array(s::object({{"name", s::string()},
+                                                {"type", s::string("file, dir, symlink or other")},
+                                                {"size", s::integer()},
+                                                {"modified", s::string()}},
+                                               {"name", "type"}))},
+                  {"total", s::integer()},
+                  {"offset", s::integer()},
+                  {"next_offset", s::nullable(s::integer())}},
+                 {"path", "items", "total"}),
+       "",
+       {400, 403, 404}});
 
-  router.add({"DELETE", "/files", [d](ApiRequest& req, Responder respond) {
+  router.add({"DELETE", "/files",
+              [d](ApiRequest& req, Responder respond) {
                 std::string path = req.query_or("path");
                 if (path.empty()) throw ApiError(400, "missing query parameter 'path'");
                 bool recursive = bool_value(req.query_or("recursive"), false);
@@ -232,7 +257,15 @@ void add_files_routes(http::Router& router, FilesApiDeps deps) {
                   files::remove_path(*d->policy, p, recursive);
                   return ApiResponse::ok({{"success", true}, {"deleted", p.string()}});
                 });
-              }});
+              }},
+             {"files",
+              "Delete a file, or a directory (recursive=true for a non-empty one)",
+              {{"path", "What to delete"},
+               {"recursive", "true to delete a directory and what it holds", "boolean"}},
+              nullptr,
+              s::reply({{"deleted", s::string()}}, {"deleted"}),
+              "",
+              {400, 403, 404, 409}});
 
   router.add({"POST", "/files/mkdir",
               [d](ApiRequest& req, Responder respond) {
@@ -244,7 +277,16 @@ void add_files_routes(http::Router& router, FilesApiDeps deps) {
                   return ApiResponse{201, {{"success", true}, {"path", p.string()}}};
                 });
               },
-              http::BodyKind::json});
+              http::BodyKind::json},
+             {"files",
+              "Make a directory (and its parents)",
+              {},
+              s::object({{"path", s::string()}, {"parents", s::boolean()}}, {"path"}),
+              s::reply({{"path", s::string()}}, {"path"}),
+              "",
+              {403, 409},
+              {{"path", "projects/new"}},
+              201});
 
   router.add({"POST", "/files/move",
               [d](ApiRequest& req, Responder respond) {
@@ -259,7 +301,16 @@ void add_files_routes(http::Router& router, FilesApiDeps deps) {
                       {{"success", true}, {"from", src.string()}, {"to", dst.string()}});
                 });
               },
-              http::BodyKind::json});
+              http::BodyKind::json},
+             {"files",
+              "Move or rename a file or directory",
+              {},
+              s::object({{"from", s::string()}, {"to", s::string()}, {"overwrite", s::boolean()}},
+                        {"from", "to"}),
+              s::reply({{"from", s::string()}, {"to", s::string()}}, {"from", "to"}),
+              "",
+              {403, 404, 409},
+              {{"from", "a.txt"}, {"to", "b.txt"}}});
 
   http::Route upload{"POST", "/upload", nullptr, http::BodyKind::stream};
   upload.open_sink = [d](ApiRequest& req) -> std::unique_ptr<http::BodySink> {
@@ -269,13 +320,33 @@ void add_files_routes(http::Router& router, FilesApiDeps deps) {
                      "send the file as a form part named 'file' (or PUT /files/{path})");
     return files_errors([&] { return std::make_unique<UploadSink>(*d, req, *boundary); });
   };
-  router.add(std::move(upload));
+  router.add(std::move(upload), {"files",
+                                 "Upload files (multipart/form-data: path and overwrite fields, "
+                                 "then file parts); all or none are stored",
+                                 {{"path", "The destination directory"},
+                                  {"overwrite", "false to refuse a name taken", "boolean"}},
+                                 nullptr,
+                                 s::reply({{"files", s::array(s::object({{"filename", s::string()},
+                                                                         {"path", s::string()},
+                                                                         {"size", s::integer()}},
+                                                                        {"path", "size"}))},
+                                           {"count", s::integer()}},
+                                          {"files", "count"}),
+                                 "",
+                                 {400, 403, 409, 413, 507}});
 
   http::Route put{"PUT", "/files/{path*}", nullptr, http::BodyKind::stream};
   put.open_sink = [d](ApiRequest& req) -> std::unique_ptr<http::BodySink> {
     return files_errors([&] { return std::make_unique<PutSink>(*d, req); });
   };
-  router.add(std::move(put));
+  router.add(std::move(put),
+             {"files",
+              "Write one file from the raw body, atomically",
+              {{"overwrite", "false to refuse a name taken", "boolean"}},
+              nullptr,
+              s::reply({{"path", s::string()}, {"size", s::integer()}}, {"path", "size"}),
+              "",
+              {400, 403, 409, 413, 507}});
 
   add_download_routes(router, d);
 }

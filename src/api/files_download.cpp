@@ -19,6 +19,8 @@
 #include "http/router.h"
 
 namespace moccha::api {
+
+namespace s = http::schema;
 namespace {
 
 namespace fs = std::filesystem;
@@ -190,14 +192,31 @@ void serve_download(const std::shared_ptr<FilesApiDeps>& d, const ApiRequest& re
 }  // namespace
 
 void add_download_routes(http::Router& router, std::shared_ptr<FilesApiDeps> d) {
-  router.add({"GET", "/download/{filepath*}", [d](ApiRequest& req, Responder respond) {
+  router.add({"GET", "/download/{filepath*}",
+              [d](ApiRequest& req, Responder respond) {
                 serve_download(d, req, req.params.at("filepath"), std::move(respond));
-              }});
-  router.add({"GET", "/download", [d](ApiRequest& req, Responder respond) {
+              }},
+             {"files",
+              "Download a file (Range, If-None-Match), or a directory as an archive",
+              {{"format", "tar, tar.gz or zip: a directory as that archive"}},
+              nullptr,
+              nullptr,
+              "application/octet-stream",
+              {206, 304, 400, 403, 404, 416}});
+  router.add({"GET", "/download",
+              [d](ApiRequest& req, Responder respond) {
                 std::string path = req.query_or("path");
                 if (path.empty()) throw ApiError(400, "missing query parameter 'path'");
                 serve_download(d, req, path, std::move(respond));
-              }});
+              }},
+             {"files",
+              "Download a file (Range, If-None-Match), or a directory as an archive",
+              {{"format", "tar, tar.gz or zip: a directory as that archive"},
+               {"path", "The file or directory"}},
+              nullptr,
+              nullptr,
+              "application/octet-stream",
+              {206, 304, 400, 403, 404, 416}});
 }
 
 }  // namespace moccha::api

@@ -18,6 +18,9 @@ void add_metrics_routes(http::Router& router, MetricsApiDeps deps) {
         });
       }};
   route.second_key = deps.token;
+  route.doc = {"agent", "Prometheus metrics (text format 0.0.4), with the API key or metrics.token",
+               {},      nullptr,
+               nullptr, "text/plain"};
   router.add(std::move(route));
 }
 

@@ -7,6 +7,8 @@
 #include "system/monitor.h"
 
 namespace moccha::api {
+
+namespace s = http::schema;
 namespace {
 
 using http::ApiRequest;
@@ -59,10 +61,37 @@ void add_system_routes(http::Router& router, SystemApiDeps deps) {
   router.add({"GET", "/health", http::sync([](const ApiRequest&) {
                 return ApiResponse::ok({{"status", "ok"}});
               }),
-              http::BodyKind::none, /*is_public=*/true});
+              http::BodyKind::none, /*is_public=*/true},
+             {"system",
+              "Liveness, answered without a key",
+              {},
+              nullptr,
+              s::object({{"status", s::string("ok")}}, {"status"})});
   router.add({"GET", "/status", http::sync([deps = std::move(deps)](const ApiRequest&) {
                 return ApiResponse::ok(status_body(deps));
-              })});
+              })},
+             {"system",
+              "CPU, memory, disk and GPUs of the machine, and the kernel's counters",
+              {},
+              nullptr,
+              s::object({{"uptime", s::string("Python-style, 0:30:45.123456")},
+                         {"cpu_pct", s::number()},
+                         {"cpu_count", s::integer()},
+                         {"ram_total_gb", s::number()},
+                         {"ram_used_gb", s::number()},
+                         {"ram_pct", s::number()},
+                         {"disk_total_gb", s::number()},
+                         {"disk_free_gb", s::number()},
+                         {"gpu", s::nullable(s::object({}))},
+                         {"gpus", s::array(s::object({{"index", s::integer()},
+                                                      {"name", s::string()},
+                                                      {"mem_used_mb", s::integer()},
+                                                      {"mem_total_mb", s::integer()},
+                                                      {"util_pct", s::nullable(s::integer())}}))},
+                         {"executions", s::integer()},
+                         {"variables", s::integer()}},
+                        {"uptime", "cpu_pct", "cpu_count", "ram_pct", "disk_free_gb", "gpus",
+                         "executions"})});
 }
 
 }  // namespace moccha::api

@@ -17,6 +17,7 @@
 #include "api/files_api.h"
 #include "api/jdownloader_api.h"
 #include "api/metrics_api.h"
+#include "api/openapi.h"
 #include "api/services_api.h"
 #include "api/system_api.h"
 #include "app/agent_metrics.h"
@@ -201,6 +202,8 @@ int serve(Config config) {
   add_agent_collectors(
       metrics, {&monitor, &engine, &service_manager, &downloads, std::chrono::system_clock::now()});
   api::add_metrics_routes(router, {&metrics, config.metrics.token, daemons_pool.poster()});
+  // Last: the document of every route above, itself included.
+  api::add_openapi_route(router, MOCCHA_VERSION);
 
   http::ServerOptions options{config.host,       static_cast<unsigned short>(config.port),
                               config.api_key,    config.limits,

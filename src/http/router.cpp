@@ -82,6 +82,11 @@ std::map<std::string, std::string> parse_query(std::string_view query) {
   return out;
 }
 
+void Router::add(Route route, RouteDoc doc) {
+  route.doc = std::move(doc);
+  add(std::move(route));
+}
+
 void Router::add(Route route) {
   Entry entry;
   split_path(route.pattern, entry.segments);

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "http/request.h"
+#include "http/route_doc.h"
 
 namespace moccha::http {
 
@@ -40,11 +41,14 @@ struct Route {
   // For BodyKind::stream: called after the header, before any body is read; may throw
   // ApiError to refuse. The route's `handler` is not called.
   std::function<std::unique_ptr<BodySink>(ApiRequest&)> open_sink;
+  RouteDoc doc;  // what GET /openapi.json says of it
 };
 
 class Router {
  public:
   void add(Route route);
+  // The same, with what the API's document says of it.
+  void add(Route route, RouteDoc doc);
 
   struct Match {
     const Route* route = nullptr;
