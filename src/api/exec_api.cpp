@@ -499,6 +499,8 @@ void add_exec_routes(http::Router& router, ExecApiDeps d) {
          answer_on(deps->jobs, std::move(respond), [deps, package, time] {
            auto out = exec::pip_install(deps->python, package, deps->pip_index_url, deps->workspace,
                                         deps->pip_timeout_s, deps->output_limit);
+           // What pip added may be where the warm spare's Python did not look when it started.
+           if (out.success) deps->engine->invalidate_spare();
            return with_history(
                deps->db, {exec::random_id(), "install", time, package, out.success, out.duration_s},
                {{"package", package},

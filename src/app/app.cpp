@@ -134,6 +134,7 @@ int serve(Config config) {
   engine_options.kernel.log_file = config.log_file;
   engine_options.output_limit = config.exec.output_limit_bytes;
   engine_options.outputs = &outputs;
+  engine_options.warm_spare = config.exec.warm_spare;
   engine_options.interrupt_grace =
       std::chrono::milliseconds(static_cast<long>(config.exec.interrupt_grace_s * 1000));
   engine_options.on_task_end = [&events](const nlohmann::json& task) {

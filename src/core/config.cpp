@@ -142,6 +142,7 @@ const std::vector<Option>& options() {
       MOCCHA_OPT(std::size_t, "exec.history_kept", exec.history_kept),
       MOCCHA_OPT(std::size_t, "exec.tasks_kept", exec.tasks_kept),
       MOCCHA_OPT(double, "exec.interrupt_grace_s", exec.interrupt_grace_s),
+      MOCCHA_OPT(bool, "exec.warm_spare", exec.warm_spare),
       MOCCHA_OPT(std::string, "pip.index_url", pip.index_url),
       MOCCHA_OPT(std::string, "metrics.token", metrics.token),
       MOCCHA_OPT(double, "pip.timeout_s", pip.timeout_s),

@@ -58,6 +58,7 @@ struct ExecConfig {
   std::size_t history_kept = 100000;  // newest history entries kept in moccha.db
   std::size_t tasks_kept = 1000;      // newest async tasks (with their output) kept there
   double interrupt_grace_s = 3;       // after SIGINT, before the kernel is killed and restarted
+  bool warm_spare = true;             // a second kernel kept started, for instant restarts
 };
 
 struct PipConfig {

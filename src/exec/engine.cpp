@@ -45,8 +45,12 @@ struct Engine::Job {
 };
 
 Engine::Engine(EngineOptions options, store::Database* db)
-    : opt_(std::move(options)), db_(db), kernel_(opt_.kernel) {
+    : opt_(std::move(options)), db_(db), kernel_(std::make_unique<KernelProcess>(opt_.kernel)) {
   if (db_) executions_ = db_->count_history({"execute", "async-execute"});
+}
+
+void Engine::invalidate_spare() {
+  spare_stale_ = true;
 }
 
 Engine::~Engine() {
@@ -57,7 +61,7 @@ Engine::~Engine() {
   halt_ = true;
   cv_.notify_all();
   if (thread_.joinable()) thread_.join();
-  kernel_.kill();
+  kernel_->kill();
 }
 
 void Engine::start() {
@@ -282,19 +286,37 @@ bool Engine::interrupt() {
 }
 
 bool Engine::ensure_kernel(std::string& error) {
-  if (kernel_.running()) return true;
-  bool ok = kernel_.start(error);
-  kernel_pid_ = ok ? kernel_.pid() : -1;
+  if (kernel_->running()) return true;
+  // A warm spare, spawned when the last kernel started, is ready by now: the new namespace
+  // costs a swap, not a Python start-up. Without one (the first start, a spare that died, a
+  // pip install since it started), a kernel starts now.
+  bool ok = false;
+  if (spare_ && spare_->running() && !spare_stale_.exchange(false)) {
+    std::swap(kernel_, spare_);
+    ok = kernel_->wait_ready(error);
+    if (!ok) log::warn("the spare kernel was not ready ({}): starting one", error);
+  }
+  if (spare_) spare_->kill();
+  if (!ok) {
+    error.clear();
+    ok = kernel_->start(error);
+  }
+  if (ok && opt_.warm_spare) {
+    if (!spare_) spare_ = std::make_unique<KernelProcess>(opt_.kernel);
+    std::string spare_error;
+    if (!spare_->spawn(spare_error)) log::warn("no spare kernel: {}", spare_error);
+  }
+  kernel_pid_ = ok ? kernel_->pid() : -1;
   variable_count_ = 0;
   if (ok)
-    log::info("python kernel started (pid {})", kernel_.pid());
+    log::info("python kernel started (pid {})", kernel_->pid());
   else
     log::error("python kernel failed to start: {}", error);
   return ok;
 }
 
 void Engine::restart_kernel(ExecResult& r, const std::string& why) {
-  kernel_.kill();
+  kernel_->kill();
   std::string error;
   ensure_kernel(error);
   r.kernel_restarted = true;
@@ -319,7 +341,7 @@ ExecResult Engine::run_execute(Job& job) {
                       spill_limit ? opt_.outputs->path(job.id, "output") : std::filesystem::path(),
                       spill_limit);
   std::uint64_t kernel_limit = std::max<std::uint64_t>(opt_.output_limit, spill_limit);
-  if (!kernel_.send(
+  if (!kernel_->send(
           {{"id", job.id}, {"op", "execute"}, {"code", job.code}, {"limit", kernel_limit}})) {
     restart_kernel(r, "the kernel was not accepting work");
     return r;
@@ -335,7 +357,7 @@ ExecResult Engine::run_execute(Job& job) {
     auto now = Clock::now();
     auto wait_until = now + std::chrono::milliseconds(100);
     if (!interrupted_at) wait_until = std::min(wait_until, timeout_at);
-    auto got = kernel_.read(frame, wait_until, why);
+    auto got = kernel_->read(frame, wait_until, why);
     if (got == KernelProcess::Read::dead) {
       restart_kernel(r, why);
       break;
@@ -384,7 +406,7 @@ ExecResult Engine::run_execute(Job& job) {
       want_interrupt = true;
     }
     if (want_interrupt && !interrupted_at) {
-      kernel_.interrupt();
+      kernel_->interrupt();
       interrupted_at = now;
     }
     if (interrupted_at && now - *interrupted_at >= opt_.interrupt_grace) {
@@ -408,7 +430,7 @@ ExecResult Engine::run_execute(Job& job) {
 
 bool Engine::simple_request(const json& req, json& reply, std::string& error) {
   if (!ensure_kernel(error)) return false;
-  if (!kernel_.send(req)) {
+  if (!kernel_->send(req)) {
     ExecResult r;
     restart_kernel(r, "the kernel was not accepting work");
     error = r.error;
@@ -417,7 +439,7 @@ bool Engine::simple_request(const json& req, json& reply, std::string& error) {
   auto deadline = Clock::now() + std::chrono::seconds(30);
   while (true) {
     std::string why;
-    auto got = kernel_.read(reply, deadline, why);
+    auto got = kernel_->read(reply, deadline, why);
     if (got == KernelProcess::Read::frame) {
       if (reply.value("id", "") == req["id"] && reply.value("type", "") == "done") return true;
       continue;
@@ -522,7 +544,7 @@ void Engine::worker() {
         break;
       }
       case Job::Kind::restart: {
-        kernel_.kill();
+        kernel_->kill();
         std::string error;
         ensure_kernel(error);
         job->on_json(std::nullopt, error);

@@ -47,7 +47,10 @@ struct EngineOptions {
   std::size_t output_limit = 16u << 20;             // per execution, in memory and in the reply
   store::OutputStore* outputs = nullptr;            // where an output past the limit is kept whole
   std::chrono::milliseconds interrupt_grace{3000};  // after SIGINT, before SIGKILL
-  std::size_t tasks_in_memory = 1000;               // older finished tasks stay in the db
+  // Keep a second kernel started in the background, so a restart (asked for, or after a
+  // crash or a timeout) swaps it in instead of waiting for Python to start.
+  bool warm_spare = true;
+  std::size_t tasks_in_memory = 1000;  // older finished tasks stay in the db
   // Called with the final task JSON when an async task ends (done, error or cancelled), on the
   // engine's thread or the canceller's: the agent publishes task.finished from it.
   std::function<void(const nlohmann::json& task)> on_task_end;
@@ -94,6 +97,9 @@ class Engine {
   void restart(std::function<void(std::string error)> done);
   // Interrupts the running execution, if any. False when nothing runs.
   bool interrupt();
+  // The warm spare may not see what changed since it started (pip installed a package whose
+  // path did not exist yet): the next restart starts a kernel afresh. Any thread.
+  void invalidate_spare();
 
   long long executions() const { return executions_; }
   // Work waiting its turn (executions, tasks, variable reads), and whether one runs now.
@@ -119,7 +125,9 @@ class Engine {
 
   EngineOptions opt_;
   store::Database* db_;
-  KernelProcess kernel_;
+  std::unique_ptr<KernelProcess> kernel_;
+  std::unique_ptr<KernelProcess> spare_;  // started, never given work: the next kernel
+  std::atomic<bool> spare_stale_{false};
   std::thread thread_;
 
   mutable std::mutex mu_;

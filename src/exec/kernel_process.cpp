@@ -29,7 +29,7 @@ int high_fd(int fd) {
 
 }  // namespace
 
-bool KernelProcess::start(std::string& error) {
+bool KernelProcess::spawn(std::string& error) {
   kill();
   int req[2], rep[2];
   if (::pipe2(req, O_CLOEXEC) != 0 || ::pipe2(rep, O_CLOEXEC) != 0) {
@@ -78,6 +78,14 @@ bool KernelProcess::start(std::string& error) {
     pid_ = -1;
     kill();
     error = "cannot start " + opt_.python + ": " + std::strerror(rc);
+    return false;
+  }
+  return true;
+}
+
+bool KernelProcess::wait_ready(std::string& error) {
+  if (pid_ <= 0) {
+    error = "the kernel is not running";
     return false;
   }
   nlohmann::json ready;

@@ -27,7 +27,11 @@ class KernelProcess {
   KernelProcess& operator=(const KernelProcess&) = delete;
 
   // Spawns the kernel and waits for its ready frame. False with `error` set on failure.
-  bool start(std::string& error);
+  bool start(std::string& error) { return spawn(error) && wait_ready(error); }
+  // The two halves: spawn() returns at once; wait_ready() waits for the ready frame (at once
+  // if the kernel has long been up: a warm spare).
+  bool spawn(std::string& error);
+  bool wait_ready(std::string& error);
   bool running() const { return pid_ > 0; }
   pid_t pid() const { return pid_; }
 

@@ -169,6 +169,38 @@ class Kernel(unittest.TestCase):
         self.assertEqual(r.status, 200, r)
         self.assertIn("NameError", self.run_code("gone")["error"])
 
+    def test_restart_swaps_in_a_warm_spare(self):
+        def kernels():
+            """The agent's Python children: the kernel and its warm spare."""
+            out = []
+            for pid in filter(str.isdigit, os.listdir("/proc")):
+                try:
+                    with open(f"/proc/{pid}/stat") as f:
+                        ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+                    with open(f"/proc/{pid}/cmdline", "rb") as f:
+                        cmd = f.read()
+                except OSError:
+                    continue
+                if ppid == self.agent.proc.pid and b"python" in cmd:
+                    out.append(int(pid))
+            return sorted(out)
+
+        self.run_code("before_restart = 1")
+        active = self.run_code("import os; os.getpid()")["result"]
+        both = wait_for(lambda: (lambda k: k if len(k) == 2 else None)(kernels()), timeout=20)
+        spare = [p for p in both if p != active][0]
+        started = time.monotonic()
+        r = self.agent.post("/kernel/restart").json()
+        out = self.run_code("import os; os.getpid()")
+        elapsed = time.monotonic() - started
+        self.assertEqual(r["pid"], spare)  # the spare became the kernel
+        self.assertEqual(out["result"], spare)
+        self.assertIn("NameError", self.run_code("before_restart")["error"])  # a new namespace
+        self.assertNotIn(active, kernels())
+        # A new spare is on its way for the next restart.
+        wait_for(lambda: len(kernels()) == 2 and spare in kernels(), timeout=20)
+        self.assertLess(elapsed, 5)  # bounded; the figure itself is bench/exec's business
+
     def test_bad_requests(self):
         for body in ({}, {"code": 5}, {"code": "1", "timeout": "x"}, {"code": "1", "timeout": -1},
                      [1]):
