@@ -66,19 +66,25 @@ void Exposition::sample(std::string_view name, const Labels& labels, double valu
   out_ += '\n';
 }
 
-void Counter::inc(const Labels& labels, double by) {
+std::atomic<double>& Counter::slot(const Labels& labels) {
   std::lock_guard lock(mu_);
-  values_[labels] += by;
+  auto& v = values_[labels];
+  if (!v) v = std::make_unique<std::atomic<double>>(0);
+  return *v;
 }
 
-void Histogram::observe(const Labels& labels, double value) {
+Histogram::Series& Histogram::series(const Labels& labels) {
   std::lock_guard lock(mu_);
-  Series& s = series_[labels];
-  if (s.buckets.empty()) s.buckets.assign(bounds_.size(), 0);
+  auto& s = series_[labels];
+  if (!s) s = std::make_unique<Series>(bounds_.size());
+  return *s;
+}
+
+void Histogram::observe(Series& s, double value) const {
   auto it = std::lower_bound(bounds_.begin(), bounds_.end(), value);  // first bound >= value
-  if (it != bounds_.end()) ++s.buckets[static_cast<std::size_t>(it - bounds_.begin())];
-  ++s.count;
-  s.sum += value;
+  if (it != bounds_.end()) s.buckets[static_cast<std::size_t>(it - bounds_.begin())].fetch_add(1);
+  s.count.fetch_add(1);
+  s.sum.fetch_add(value);
 }
 
 Counter& Registry::counter(const std::string& name, const std::string& help) {
@@ -116,24 +122,28 @@ std::string Registry::render() {
       if (f->counter) {
         e.family(f->name, "counter", f->help);
         std::lock_guard l2(f->counter->mu_);
-        for (const auto& [labels, v] : f->counter->values_) e.sample(f->name, labels, v);
+        for (const auto& [labels, v] : f->counter->values_) e.sample(f->name, labels, v->load());
       } else {
         Histogram& h = *f->histogram;
         e.family(f->name, "histogram", f->help);
         std::lock_guard l2(h.mu_);
-        for (const auto& [labels, s] : h.series_) {
+        for (const auto& [labels, series] : h.series_) {
+          const Histogram::Series& s = *series;
+          // The count first: buckets added to since are at most as many (a scrape reads while
+          // requests are counted; the +Inf bucket must hold every bucket below it).
+          std::uint64_t count = s.count.load();
           std::uint64_t cumulative = 0;
           Labels with_le = labels;
           with_le.emplace_back("le", "");
           for (std::size_t i = 0; i < h.bounds_.size(); ++i) {
-            cumulative += s.buckets[i];
+            cumulative = std::min(count, cumulative + s.buckets[i].load());
             with_le.back().second = fmt::format("{}", h.bounds_[i]);
             e.sample(f->name + "_bucket", with_le, static_cast<double>(cumulative));
           }
           with_le.back().second = "+Inf";
-          e.sample(f->name + "_bucket", with_le, static_cast<double>(s.count));
-          e.sample(f->name + "_sum", labels, s.sum);
-          e.sample(f->name + "_count", labels, static_cast<double>(s.count));
+          e.sample(f->name + "_bucket", with_le, static_cast<double>(count));
+          e.sample(f->name + "_sum", labels, s.sum.load());
+          e.sample(f->name + "_count", labels, static_cast<double>(count));
         }
       }
     }

@@ -4,6 +4,8 @@
 // units (seconds, bytes, ratios), `_total` on counters. Thread-safe.
 #pragma once
 
+#include <atomic>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
@@ -29,31 +31,37 @@ class Exposition {
   std::string out_;
 };
 
+// Series are made once, under a lock, and then updated without one: a hot path keeps the
+// reference slot() or series() gives (it lives as long as the registry) and adds to it.
 class Counter {
  public:
-  void inc(const Labels& labels, double by = 1);
+  void inc(const Labels& labels, double by = 1) { slot(labels).fetch_add(by); }
+  std::atomic<double>& slot(const Labels& labels);
 
  private:
   friend class Registry;
   std::mutex mu_;
-  std::map<Labels, double> values_;
+  std::map<Labels, std::unique_ptr<std::atomic<double>>> values_;
 };
 
 class Histogram {
  public:
+  struct Series {
+    explicit Series(std::size_t bounds) : buckets(bounds) {}
+    std::vector<std::atomic<std::uint64_t>> buckets;  // per bound, not cumulative
+    std::atomic<std::uint64_t> count{0};
+    std::atomic<double> sum{0};
+  };
   explicit Histogram(std::vector<double> bounds) : bounds_(std::move(bounds)) {}
-  void observe(const Labels& labels, double value);
+  void observe(const Labels& labels, double value) { observe(series(labels), value); }
+  Series& series(const Labels& labels);
+  void observe(Series& s, double value) const;
 
  private:
   friend class Registry;
-  struct Series {
-    std::vector<std::uint64_t> buckets;  // per bound, not cumulative
-    std::uint64_t count = 0;
-    double sum = 0;
-  };
   std::vector<double> bounds_;
   std::mutex mu_;
-  std::map<Labels, Series> series_;
+  std::map<Labels, std::unique_ptr<Series>> series_;
 };
 
 class Registry {

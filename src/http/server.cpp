@@ -26,8 +26,10 @@
 #include <chrono>
 #include <limits>
 #include <list>
+#include <map>
 #include <optional>
 #include <random>
+#include <tuple>
 #include <unordered_map>
 
 #include "core/log.h"
@@ -151,6 +153,12 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
   metrics::Histogram* request_seconds = nullptr;
   metrics::Counter* refused_total = nullptr;
   std::atomic<std::size_t> open{0};
+  // The series each (route, method, status) counts into, found once: the I/O thread's own.
+  struct Series {
+    std::atomic<double>* requests;
+    metrics::Histogram::Series* latency;
+  };
+  std::map<std::tuple<const Route*, int, int>, Series> series;  // (route, method, status)
   void count(const std::string& method, const Route* route, int status, double seconds);
 
   awaitable<void> accept_loop();
@@ -388,12 +396,20 @@ void Server::Impl::count(const std::string& method, const Route* route, int stat
   // Bounded label values only: a route's pattern, never a raw path; a known method or "other".
   static const char* const kMethods[] = {"GET",    "HEAD",  "POST",   "PUT",
                                          "DELETE", "PATCH", "OPTIONS"};
-  std::string m = "other";
-  for (const char* k : kMethods)
-    if (method == k) m = k;
-  std::string pattern = route ? route->pattern : std::string("unmatched");
-  requests_total->inc({{"method", m}, {"route", pattern}, {"status", std::to_string(status)}});
-  request_seconds->observe({{"route", pattern}}, seconds);
+  int m = 0;
+  while (m < 7 && method != kMethods[m]) ++m;
+  auto key = std::make_tuple(route, m, status);
+  auto it = series.find(key);
+  if (it == series.end()) {
+    std::string pattern = route ? route->pattern : std::string("unmatched");
+    Series s{&requests_total->slot({{"method", m < 7 ? kMethods[m] : "other"},
+                                    {"route", pattern},
+                                    {"status", std::to_string(status)}}),
+             &request_seconds->series({{"route", pattern}})};
+    it = series.emplace(key, s).first;
+  }
+  it->second.requests->fetch_add(1);
+  request_seconds->observe(*it->second.latency, seconds);
   if (status == 429) refused_total->inc({{"reason", "rate_limit"}});
   if (status == 401) refused_total->inc({{"reason", "auth"}});
 }
