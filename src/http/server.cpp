@@ -170,6 +170,25 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
                             Connection& conn);
   awaitable<void> refuse(tcp::socket socket, std::string why);
   bool evict_idle();
+  // What one request carries from step to step in serve_one().
+  struct Exchange {
+    ApiRequest req;
+    std::optional<ApiResponse> early;  // the answer, when it is given before the handler
+    const Route* route = nullptr;
+    bool keep_alive = false;
+    bool body_unread = false;
+    bool framing_bad = false;
+    std::optional<RateLimiter::Decision> rate;
+    std::chrono::milliseconds auth_wait{0};
+    std::unique_ptr<BodySink> sink;
+    std::size_t limit = 0;
+    Clock::time_point started = Clock::now();
+  };
+  void admit_header(bhttp::request_parser<bhttp::empty_body>& header, Exchange& x);
+  awaitable<bool> read_body(beast::tcp_stream& stream, beast::flat_buffer& buffer,
+                            bhttp::request_parser<bhttp::empty_body>& header, Exchange& x);
+  awaitable<boost::system::error_code> write_reply(beast::tcp_stream& stream, Exchange& x,
+                                                   ApiResponse& resp, std::size_t& bytes);
   awaitable<ApiResponse> invoke(const Route& route, ApiRequest& req, Connection& conn);
   awaitable<std::optional<std::string>> next_piece(BodyStream& body);
   awaitable<boost::system::error_code> send_file(beast::tcp_stream& stream, FileRange& file,
@@ -465,320 +484,338 @@ awaitable<bool> Server::Impl::wait_readable(beast::tcp_stream& stream, int secon
   co_return !ec && !expired;
 }
 
+// One request, in its steps: the header; its admission (framing, auth, rate limit, route,
+// limits), all before any body byte is read; the body; the handler; the reply; the record.
 awaitable<bool> Server::Impl::serve_one(beast::tcp_stream& stream, beast::flat_buffer& buffer,
                                         Connection& conn) {
   const auto& lim = opt.limits;
-  const std::string& client = conn.client;
-  Connection* me = &conn;
-  {
-    bhttp::request_parser<bhttp::empty_body> header;
-    header.header_limit(static_cast<std::uint32_t>(lim.max_header_bytes));
-    header.body_limit(std::numeric_limits<std::uint64_t>::max());  // the route's limit applies
-    // Bytes have come: the whole header must follow within the header timeout (slowloris).
-    stream.expires_after(std::chrono::seconds(lim.header_timeout_s));
-    auto [rec, rn] = co_await bhttp::async_read_header(stream, buffer, header, use_tuple);
-    (void)rn;
-    me->busy = true;
-    auto started = Clock::now();
-    ApiRequest req;
-    req.client = client;
-    std::optional<ApiResponse> early;
-    bool keep_alive = false;
-
-    if (rec) {
-      if (rec == bhttp::error::header_limit) {
-        early = ApiResponse::error(431, "request header too large",
+  bhttp::request_parser<bhttp::empty_body> header;
+  header.header_limit(static_cast<std::uint32_t>(lim.max_header_bytes));
+  header.body_limit(std::numeric_limits<std::uint64_t>::max());  // the route's limit applies
+  // Bytes have come: the whole header must follow within the header timeout (slowloris).
+  stream.expires_after(std::chrono::seconds(lim.header_timeout_s));
+  auto [rec, rn] = co_await bhttp::async_read_header(stream, buffer, header, use_tuple);
+  (void)rn;
+  conn.busy = true;
+  Exchange x;
+  x.req.client = conn.client;
+  if (rec) {
+    if (rec == bhttp::error::header_limit) {
+      x.early = ApiResponse::error(431, "request header too large",
                                    fmt::format("limit {} bytes", lim.max_header_bytes));
-      } else if (is_parse_error(rec)) {
-        early = ApiResponse::error(400, "malformed HTTP request", rec.message());
-      } else {
-        co_return false;  // closed, timed out or cancelled
-      }
-      req.method = "-";
+    } else if (is_parse_error(rec)) {
+      x.early = ApiResponse::error(400, "malformed HTTP request", rec.message());
+    } else {
+      co_return false;  // closed, timed out or cancelled
     }
-    req.request_id = fmt::format("{:08x}{:08x}", id_prefix, ++next_id);
+    x.req.method = "-";
+  }
+  x.req.request_id = fmt::format("{:08x}{:08x}", id_prefix, ++next_id);
 
-    const Route* route = nullptr;
-    bool body_unread = false;
-    std::optional<RateLimiter::Decision> rate;
-    std::chrono::milliseconds auth_wait{0};
-    bool framing_bad = false;
-    if (!early) {
-      const auto& h = header.get();
-      keep_alive = h.keep_alive();
-      req.method = std::string(h.method_string());
-      std::string target_text = origin_form(h.target());
-      std::string_view target = target_text;
-      std::string_view raw_path = target.substr(0, target.find('?'));
-      if (auto q = target.find('?'); q != std::string_view::npos)
-        req.query = parse_query(target.substr(q + 1));
-      percent_decode(raw_path, req.path);
-      req.head_only = h.method() == bhttp::verb::head;
-      Router::Match match = router.find(req.method, raw_path);
-      body_unread = !header.is_done();
-      if (auto why = bad_framing(h)) {
-        early = ApiResponse::error(400, "malformed HTTP request", *why);
-        framing_bad = true;
+  if (!x.early) admit_header(header, x);
+  if (!x.early && !co_await read_body(stream, buffer, header, x)) co_return false;
+
+  // (No co_await inside a conditional expression: g++ 12 miscompiles it.)
+  ApiResponse resp;
+  if (x.early) {
+    resp = std::move(*x.early);
+  } else {
+    resp = co_await invoke(*x.route, x.req, conn);
+  }
+  if (x.auth_wait.count() > 0) {
+    asio::steady_timer t(ioc, x.auth_wait);
+    co_await t.async_wait(use_tuple);
+  }
+  if (x.rate && resp.status != 429) add_rate_headers(resp, *x.rate);
+  // A body we did not read cannot be skipped reliably: close after answering.
+  if (x.body_unread || x.framing_bad || stopping || resp.status >= 500 || rec) x.keep_alive = false;
+
+  std::size_t bytes = 0;
+  boost::system::error_code wec = co_await write_reply(stream, x, resp, bytes);
+
+  auto micros = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - x.started);
+  log::write("access", fmt::format("{} {} \"{} {}\" {} {} {:.3f}ms", x.req.request_id, conn.client,
+                                   x.req.method, x.req.path.empty() ? "-" : x.req.path, resp.status,
+                                   bytes, micros.count() / 1000.0));
+  count(x.req.method, x.route, resp.status, micros.count() / 1e6);
+  co_return !wec && x.keep_alive;
+}
+
+// The request line and headers: the target, the route, then admit() (auth, rate, method) and
+// the route's own refusal before its body (a sink's open_sink). Sets x.early to refuse.
+void Server::Impl::admit_header(bhttp::request_parser<bhttp::empty_body>& header, Exchange& x) {
+  const auto& lim = opt.limits;
+  const auto& h = header.get();
+  x.keep_alive = h.keep_alive();
+  x.req.method = std::string(h.method_string());
+  std::string target_text = origin_form(h.target());
+  std::string_view target = target_text;
+  std::string_view raw_path = target.substr(0, target.find('?'));
+  if (auto q = target.find('?'); q != std::string_view::npos)
+    x.req.query = parse_query(target.substr(q + 1));
+  percent_decode(raw_path, x.req.path);
+  x.req.head_only = h.method() == bhttp::verb::head;
+  Router::Match match = router.find(x.req.method, raw_path);
+  x.body_unread = !header.is_done();
+  if (auto why = bad_framing(h)) {
+    x.early = ApiResponse::error(400, "malformed HTTP request", *why);
+    x.framing_bad = true;
+  } else {
+    x.early = admit(h, match, x.req.client, x.req, x.rate, x.auth_wait);
+  }
+  x.route = match.route;
+  if (x.early) return;
+  x.req.params = std::move(match.params);
+  if (x.req.head_only) x.req.method = "GET";
+  for (const auto& f : h) {
+    std::string name(f.name_string());
+    std::transform(name.begin(), name.end(), name.begin(), ::tolower);
+    x.req.headers[name] = std::string(f.value());
+  }
+  if (x.route->body == BodyKind::stream) {
+    try {
+      x.sink = x.route->open_sink(x.req);  // may refuse (403, 409, ...) before any body is read
+    } catch (...) {
+      x.early = sink_failure();
+    }
+  }
+  x.limit = x.route->body_limit ? x.route->body_limit : lim.max_body_bytes;
+  if (x.sink) {
+    x.limit = x.route->body_limit        ? x.route->body_limit
+              : lim.max_upload_bytes > 0 ? lim.max_upload_bytes
+                                         : std::numeric_limits<std::size_t>::max();
+  }
+}
+
+// The body: streamed to the route's sink as it arrives (never held whole), or read into
+// req.body (within the route's limit) and parsed for a JSON route. Sets x.early to refuse;
+// false when the client went away or stalled and there is nobody to answer.
+awaitable<bool> Server::Impl::read_body(beast::tcp_stream& stream, beast::flat_buffer& buffer,
+                                        bhttp::request_parser<bhttp::empty_body>& header,
+                                        Exchange& x) {
+  const auto& lim = opt.limits;
+  const auto& h = header.get();
+  if (!x.early && x.body_unread && x.sink) {
+    if (header.content_length() && *header.content_length() > x.limit) {
+      x.early =
+          ApiResponse::error(413, "request body too large", fmt::format("limit {} bytes", x.limit));
+    } else {
+      if (bhttp::token_list(header.get()[bhttp::field::expect]).exists("100-continue")) {
+        bhttp::response<bhttp::empty_body> cont{bhttp::status::continue_, 11};
+        stream.expires_after(std::chrono::seconds(lim.request_timeout_s));
+        auto [wec, wn] = co_await bhttp::async_write(stream, cont, use_tuple);
+        if (wec) co_return false;
+      }
+      // Streamed to the sink as it arrives: never held in memory.
+      std::vector<char> chunk(1u << 20);
+      bool failed = false;
+      auto deliver = [&](const char* data, std::size_t n) {
+        try {
+          x.sink->write(data, n);
+        } catch (...) {
+          x.early = sink_failure();
+        }
+      };
+      if (auto length = header.content_length()) {
+        // A known length: read straight into our buffer, a megabyte a read, past Beast's
+        // parser (which copies and reads 64 KiB at a time).
+        std::uint64_t left = *length;
+        std::size_t buffered =
+            static_cast<std::size_t>(std::min<std::uint64_t>(left, buffer.size()));
+        if (buffered) {
+          deliver(static_cast<const char*>(buffer.data().data()), buffered);
+          buffer.consume(buffered);
+          left -= buffered;
+        }
+        while (left > 0 && !x.early) {
+          // The deadline is per read: a slow but moving upload lives, a stalled one is cut.
+          stream.expires_after(std::chrono::seconds(lim.request_timeout_s));
+          std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(left, chunk.size()));
+          auto [rec2, n] =
+              co_await stream.async_read_some(asio::buffer(chunk.data(), want), use_tuple);
+          if (rec2) {
+            failed = true;
+            break;
+          }
+          left -= n;
+          deliver(chunk.data(), n);
+        }
+        failed = failed || x.early.has_value();
       } else {
-        early = admit(h, match, client, req, rate, auth_wait);
-      }
-      route = match.route;
-      if (!early) {
-        req.params = std::move(match.params);
-        if (req.head_only) req.method = "GET";
-        for (const auto& f : h) {
-          std::string name(f.name_string());
-          std::transform(name.begin(), name.end(), name.begin(), ::tolower);
-          req.headers[name] = std::string(f.value());
-        }
-      }
-      std::unique_ptr<BodySink> sink;
-      if (!early && route->body == BodyKind::stream) {
-        try {
-          sink = route->open_sink(req);  // may refuse (403, 409, ...) before any body is read
-        } catch (...) {
-          early = sink_failure();
-        }
-      }
-      std::size_t limit = route && route->body_limit ? route->body_limit : lim.max_body_bytes;
-      if (sink) {
-        limit = route->body_limit          ? route->body_limit
-                : lim.max_upload_bytes > 0 ? lim.max_upload_bytes
-                                           : std::numeric_limits<std::size_t>::max();
-      }
-      if (!early && body_unread && sink) {
-        if (header.content_length() && *header.content_length() > limit) {
-          early = ApiResponse::error(413, "request body too large",
-                                     fmt::format("limit {} bytes", limit));
-        } else {
-          if (bhttp::token_list(header.get()[bhttp::field::expect]).exists("100-continue")) {
-            bhttp::response<bhttp::empty_body> cont{bhttp::status::continue_, 11};
-            stream.expires_after(std::chrono::seconds(lim.request_timeout_s));
-            auto [wec, wn] = co_await bhttp::async_write(stream, cont, use_tuple);
-            if (wec) co_return false;
-          }
-          // Streamed to the sink as it arrives: never held in memory.
-          std::vector<char> chunk(1u << 20);
-          bool failed = false;
-          auto deliver = [&](const char* data, std::size_t n) {
-            try {
-              sink->write(data, n);
-            } catch (...) {
-              early = sink_failure();
-            }
-          };
-          if (auto length = header.content_length()) {
-            // A known length: read straight into our buffer, a megabyte a read, past Beast's
-            // parser (which copies and reads 64 KiB at a time).
-            std::uint64_t left = *length;
-            std::size_t buffered =
-                static_cast<std::size_t>(std::min<std::uint64_t>(left, buffer.size()));
-            if (buffered) {
-              deliver(static_cast<const char*>(buffer.data().data()), buffered);
-              buffer.consume(buffered);
-              left -= buffered;
-            }
-            while (left > 0 && !early) {
-              // The deadline is per read: a slow but moving upload lives, a stalled one is cut.
-              stream.expires_after(std::chrono::seconds(lim.request_timeout_s));
-              std::size_t want =
-                  static_cast<std::size_t>(std::min<std::uint64_t>(left, chunk.size()));
-              auto [rec2, n] =
-                  co_await stream.async_read_some(asio::buffer(chunk.data(), want), use_tuple);
-              if (rec2) {
-                failed = true;
-                break;
-              }
-              left -= n;
-              deliver(chunk.data(), n);
-            }
-            failed = failed || early.has_value();
-          } else {
-            bhttp::request_parser<bhttp::buffer_body> body(std::move(header));
-            body.body_limit(limit);
-            // Beast reads at most what the buffer has room for: make room, give it back after.
-            buffer.reserve(64u << 10);
-            while (!body.is_done()) {
-              body.get().body().data = chunk.data();
-              body.get().body().size = chunk.size();
-              stream.expires_after(std::chrono::seconds(lim.request_timeout_s));
-              auto [bec, bn] = co_await bhttp::async_read(stream, buffer, body, use_tuple);
-              if (bec == bhttp::error::need_buffer) bec = {};
-              std::size_t got = chunk.size() - body.get().body().size;
-              if (!bec && got > 0) deliver(chunk.data(), got);
-              if (bec == bhttp::error::body_limit) {
-                early = ApiResponse::error(413, "request body too large",
-                                           fmt::format("limit {} bytes", limit));
-              } else if (is_parse_error(bec) && !early) {
-                early = ApiResponse::error(400, "malformed request body", bec.message());
-              }
-              if (bec || early) {
-                failed = true;
-                break;
-              }
-            }
-          }
-          buffer.shrink_to_fit();
-          if (failed) {
-            sink->abort();
-            sink.reset();
-            if (!early) co_return false;  // the client went away or stalled: nobody to answer
-          } else {
-            body_unread = false;
-          }
-        }
-      }
-      if (!early && sink) {
-        try {
-          early = sink->finish();
-        } catch (...) {
-          sink->abort();
-          early = sink_failure();
-        }
-        sink.reset();
-      }
-      if (!early && body_unread) {
-        if (header.content_length() && *header.content_length() > limit) {
-          early = ApiResponse::error(413, "request body too large",
-                                     fmt::format("limit {} bytes", limit));
-        } else {
-          if (bhttp::token_list(h[bhttp::field::expect]).exists("100-continue")) {
-            bhttp::response<bhttp::empty_body> cont{bhttp::status::continue_, 11};
-            stream.expires_after(std::chrono::seconds(lim.request_timeout_s));
-            auto [wec, wn] = co_await bhttp::async_write(stream, cont, use_tuple);
-            if (wec) co_return false;
-          }
-          bhttp::request_parser<bhttp::string_body> body(std::move(header));
-          body.body_limit(limit);
+        bhttp::request_parser<bhttp::buffer_body> body(std::move(header));
+        body.body_limit(x.limit);
+        // Beast reads at most what the buffer has room for: make room, give it back after.
+        buffer.reserve(64u << 10);
+        while (!body.is_done()) {
+          body.get().body().data = chunk.data();
+          body.get().body().size = chunk.size();
           stream.expires_after(std::chrono::seconds(lim.request_timeout_s));
           auto [bec, bn] = co_await bhttp::async_read(stream, buffer, body, use_tuple);
+          if (bec == bhttp::error::need_buffer) bec = {};
+          std::size_t got = chunk.size() - body.get().body().size;
+          if (!bec && got > 0) deliver(chunk.data(), got);
           if (bec == bhttp::error::body_limit) {
-            early = ApiResponse::error(413, "request body too large",
-                                       fmt::format("limit {} bytes", limit));
-          } else if (is_parse_error(bec)) {
-            early = ApiResponse::error(400, "malformed request body", bec.message());
-          } else if (bec) {
-            co_return false;
-          } else {
-            body_unread = false;
-            req.body = body.release().body();
+            x.early = ApiResponse::error(413, "request body too large",
+                                         fmt::format("limit {} bytes", x.limit));
+          } else if (is_parse_error(bec) && !x.early) {
+            x.early = ApiResponse::error(400, "malformed request body", bec.message());
+          }
+          if (bec || x.early) {
+            failed = true;
+            break;
           }
         }
       }
-      if (!early && route->body == BodyKind::json && !req.body.empty()) {
-        req.json = nlohmann::json::parse(req.body, nullptr, false);
-        if (req.json.is_discarded())
-          early = ApiResponse::error(400, "malformed JSON", "the request body is not valid JSON");
-      }
-    }
-
-    // (No co_await inside a conditional expression: g++ 12 miscompiles it.)
-    ApiResponse resp;
-    if (early) {
-      resp = std::move(*early);
-    } else {
-      resp = co_await invoke(*route, req, *me);
-    }
-    if (auth_wait.count() > 0) {
-      asio::steady_timer t(ioc, auth_wait);
-      co_await t.async_wait(use_tuple);
-    }
-    if (rate && resp.status != 429) add_rate_headers(resp, *rate);
-    // A body we did not read cannot be skipped reliably: close after answering.
-    if (body_unread || framing_bad || stopping || resp.status >= 500 || rec) keep_alive = false;
-
-    bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(resp.status), 11};
-    res.set(bhttp::field::server, "moccha");
-    res.set(bhttp::field::content_type, resp.content_type);
-    res.set("X-Request-Id", req.request_id);
-    for (auto& [k, v] : resp.headers) res.set(k, v);
-    res.body() =
-        resp.body ? std::move(*resp.body)
-                  : resp.json.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
-    // Replies of a kilobyte or more go gzipped to a client that takes it; small ones (most, and
-    // /status) are not worth the time.
-    if (!resp.file && !resp.stream && res.body().size() >= 1024 &&
-        resp.content_type == "application/json" &&
-        res.find(bhttp::field::content_encoding) == res.end()) {
-      res.set(bhttp::field::vary, "Accept-Encoding");
-      if (accepts_gzip(req.headers["accept-encoding"])) {
-        if (auto z = gzip(res.body())) {
-          res.body() = std::move(*z);
-          res.set(bhttp::field::content_encoding, "gzip");
-        }
-      }
-    }
-    res.keep_alive(keep_alive);
-    res.prepare_payload();
-    std::size_t bytes = res.body().size();
-    stream.expires_after(std::chrono::seconds(lim.request_timeout_s));
-    boost::system::error_code wec;
-    if (resp.file && !req.head_only) {
-      bhttp::response<bhttp::empty_body> head{res.base()};
-      head.content_length(resp.file->length);
-      bhttp::response_serializer<bhttp::empty_body> sr{head};
-      auto [e, n] = co_await bhttp::async_write_header(stream, sr, use_tuple);
-      wec = e;
-      bytes = 0;
-      if (!wec) wec = co_await send_file(stream, *resp.file, bytes);
-      resp.file.reset();
-    } else if (resp.stream && !req.head_only) {
-      bhttp::response<bhttp::empty_body> head{res.base()};
-      bool chunked = !resp.stream_length;
-      if (chunked) {
-        head.erase(bhttp::field::content_length);
-        head.chunked(true);
+      buffer.shrink_to_fit();
+      if (failed) {
+        x.sink->abort();
+        x.sink.reset();
+        if (!x.early) co_return false;  // the client went away or stalled: nobody to answer
       } else {
-        head.content_length(*resp.stream_length);
+        x.body_unread = false;
       }
-      bhttp::response_serializer<bhttp::empty_body> sr{head};
-      auto [e, n] = co_await bhttp::async_write_header(stream, sr, use_tuple);
-      wec = e;
-      bytes = 0;
-      while (!wec) {
-        std::optional<std::string> piece = co_await next_piece(*resp.stream);
-        // Each piece refreshes the deadline: a slow but live stream is never cut.
-        stream.expires_after(std::chrono::seconds(lim.request_timeout_s));
-        if (!piece) {
-          if (chunked) {
-            auto [e2, n2] = co_await asio::async_write(stream, bhttp::make_chunk_last(), use_tuple);
-            wec = e2;
-          } else if (bytes != *resp.stream_length) {
-            wec = asio::error::connection_aborted;  // short body: the client must not trust it
-          }
-          break;
-        }
-        if (piece->empty()) continue;
-        bytes += piece->size();
-        if (chunked) {
-          auto [e2, n2] = co_await asio::async_write(
-              stream, bhttp::make_chunk(asio::buffer(*piece)), use_tuple);
-          wec = e2;
-        } else {
-          auto [e2, n2] = co_await asio::async_write(stream, asio::buffer(*piece), use_tuple);
-          wec = e2;
-        }
-      }
-      resp.stream.reset();
-    } else if (req.head_only) {
-      bhttp::response<bhttp::empty_body> head{res.base()};
-      head.content_length(resp.file            ? resp.file->length
-                          : resp.stream_length ? *resp.stream_length
-                                               : bytes);
-      auto [e, n] = co_await bhttp::async_write(stream, head, use_tuple);
-      wec = e;
-      bytes = 0;
-    } else {
-      auto [e, n] = co_await bhttp::async_write(stream, res, use_tuple);
-      wec = e;
     }
-    auto micros = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started);
-    log::write("access", fmt::format("{} {} \"{} {}\" {} {} {:.3f}ms", req.request_id, client,
-                                     req.method, req.path.empty() ? "-" : req.path, resp.status,
-                                     bytes, micros.count() / 1000.0));
-    count(req.method, route, resp.status, micros.count() / 1e6);
-    co_return !wec && keep_alive;
   }
+  if (!x.early && x.sink) {
+    try {
+      x.early = x.sink->finish();
+    } catch (...) {
+      x.sink->abort();
+      x.early = sink_failure();
+    }
+    x.sink.reset();
+  }
+  if (!x.early && x.body_unread) {
+    if (header.content_length() && *header.content_length() > x.limit) {
+      x.early =
+          ApiResponse::error(413, "request body too large", fmt::format("limit {} bytes", x.limit));
+    } else {
+      if (bhttp::token_list(h[bhttp::field::expect]).exists("100-continue")) {
+        bhttp::response<bhttp::empty_body> cont{bhttp::status::continue_, 11};
+        stream.expires_after(std::chrono::seconds(lim.request_timeout_s));
+        auto [wec, wn] = co_await bhttp::async_write(stream, cont, use_tuple);
+        if (wec) co_return false;
+      }
+      bhttp::request_parser<bhttp::string_body> body(std::move(header));
+      body.body_limit(x.limit);
+      stream.expires_after(std::chrono::seconds(lim.request_timeout_s));
+      auto [bec, bn] = co_await bhttp::async_read(stream, buffer, body, use_tuple);
+      if (bec == bhttp::error::body_limit) {
+        x.early = ApiResponse::error(413, "request body too large",
+                                     fmt::format("limit {} bytes", x.limit));
+      } else if (is_parse_error(bec)) {
+        x.early = ApiResponse::error(400, "malformed request body", bec.message());
+      } else if (bec) {
+        co_return false;
+      } else {
+        x.body_unread = false;
+        x.req.body = body.release().body();
+      }
+    }
+  }
+  if (!x.early && x.route->body == BodyKind::json && !x.req.body.empty()) {
+    x.req.json = nlohmann::json::parse(x.req.body, nullptr, false);
+    if (x.req.json.is_discarded())
+      x.early = ApiResponse::error(400, "malformed JSON", "the request body is not valid JSON");
+  }
+  co_return true;
+}
+
+// The reply: headers, then the body as the handler gave it (a string, gzipped when large and
+// the client takes it; a file by sendfile; a stream piece by piece, chunked unless its length
+// is known), HEAD answered with the headers alone. `bytes` is what the body put on the wire.
+awaitable<boost::system::error_code> Server::Impl::write_reply(beast::tcp_stream& stream,
+                                                               Exchange& x, ApiResponse& resp,
+                                                               std::size_t& bytes) {
+  const auto& lim = opt.limits;
+  ApiRequest& req = x.req;
+  bool keep_alive = x.keep_alive;
+  bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(resp.status), 11};
+  res.set(bhttp::field::server, "moccha");
+  res.set(bhttp::field::content_type, resp.content_type);
+  res.set("X-Request-Id", req.request_id);
+  for (auto& [k, v] : resp.headers) res.set(k, v);
+  res.body() =
+      resp.body ? std::move(*resp.body)
+                : resp.json.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  // Replies of a kilobyte or more go gzipped to a client that takes it; small ones (most, and
+  // /status) are not worth the time.
+  if (!resp.file && !resp.stream && res.body().size() >= 1024 &&
+      resp.content_type == "application/json" &&
+      res.find(bhttp::field::content_encoding) == res.end()) {
+    res.set(bhttp::field::vary, "Accept-Encoding");
+    if (accepts_gzip(req.headers["accept-encoding"])) {
+      if (auto z = gzip(res.body())) {
+        res.body() = std::move(*z);
+        res.set(bhttp::field::content_encoding, "gzip");
+      }
+    }
+  }
+  res.keep_alive(keep_alive);
+  res.prepare_payload();
+  bytes = res.body().size();
+  stream.expires_after(std::chrono::seconds(lim.request_timeout_s));
+  boost::system::error_code wec;
+  if (resp.file && !req.head_only) {
+    bhttp::response<bhttp::empty_body> head{res.base()};
+    head.content_length(resp.file->length);
+    bhttp::response_serializer<bhttp::empty_body> sr{head};
+    auto [e, n] = co_await bhttp::async_write_header(stream, sr, use_tuple);
+    wec = e;
+    bytes = 0;
+    if (!wec) wec = co_await send_file(stream, *resp.file, bytes);
+    resp.file.reset();
+  } else if (resp.stream && !req.head_only) {
+    bhttp::response<bhttp::empty_body> head{res.base()};
+    bool chunked = !resp.stream_length;
+    if (chunked) {
+      head.erase(bhttp::field::content_length);
+      head.chunked(true);
+    } else {
+      head.content_length(*resp.stream_length);
+    }
+    bhttp::response_serializer<bhttp::empty_body> sr{head};
+    auto [e, n] = co_await bhttp::async_write_header(stream, sr, use_tuple);
+    wec = e;
+    bytes = 0;
+    while (!wec) {
+      std::optional<std::string> piece = co_await next_piece(*resp.stream);
+      // Each piece refreshes the deadline: a slow but live stream is never cut.
+      stream.expires_after(std::chrono::seconds(lim.request_timeout_s));
+      if (!piece) {
+        if (chunked) {
+          auto [e2, n2] = co_await asio::async_write(stream, bhttp::make_chunk_last(), use_tuple);
+          wec = e2;
+        } else if (bytes != *resp.stream_length) {
+          wec = asio::error::connection_aborted;  // short body: the client must not trust it
+        }
+        break;
+      }
+      if (piece->empty()) continue;
+      bytes += piece->size();
+      if (chunked) {
+        auto [e2, n2] =
+            co_await asio::async_write(stream, bhttp::make_chunk(asio::buffer(*piece)), use_tuple);
+        wec = e2;
+      } else {
+        auto [e2, n2] = co_await asio::async_write(stream, asio::buffer(*piece), use_tuple);
+        wec = e2;
+      }
+    }
+    resp.stream.reset();
+  } else if (req.head_only) {
+    bhttp::response<bhttp::empty_body> head{res.base()};
+    head.content_length(resp.file            ? resp.file->length
+                        : resp.stream_length ? *resp.stream_length
+                                             : bytes);
+    auto [e, n] = co_await bhttp::async_write(stream, head, use_tuple);
+    wec = e;
+    bytes = 0;
+  } else {
+    auto [e, n] = co_await bhttp::async_write(stream, res, use_tuple);
+    wec = e;
+  }
+  co_return wec;
 }
 
 void Server::Impl::drained_check() {
