@@ -5,27 +5,54 @@
 #include "services/aria2/aria2_downloads.h"
 
 namespace moccha::api {
+namespace {
 
 namespace s = http::schema;
-
 using http::ApiRequest;
 using http::ApiResponse;
-using http::Responder;
 using nlohmann::json;
+using D = aria2::Aria2Downloads*;
+
+// The handlers, one each, run on the daemons pool (each asks aria2); the table is below.
+
+ApiResponse add(D d, const ApiRequest& req) {
+  std::string gid = d->add(req.json);
+  return ApiResponse::ok({{"success", true}, {"message", "Download added"}, {"download_id", gid}});
+}
+
+ApiResponse list(D d, const ApiRequest& req) {
+  return ApiResponse::ok(d->list(req.query_or("state")));
+}
+
+ApiResponse details(D d, const ApiRequest& req) {
+  return ApiResponse::ok({{"success", true}, {"download", d->details(req.params.at("id"))}});
+}
+
+ApiResponse pause(D d, const ApiRequest& req) {
+  d->pause(req.params.at("id"));
+  return ApiResponse::ok({{"success", true}, {"message", "Download paused"}});
+}
+
+ApiResponse resume(D d, const ApiRequest& req) {
+  d->resume(req.params.at("id"));
+  return ApiResponse::ok({{"success", true}, {"message", "Download resumed"}});
+}
+
+ApiResponse remove(D d, const ApiRequest& req) {
+  bool data = http::optional_bool(req.json, "remove_data").value_or(false);
+  d->remove(req.params.at("id"), data);
+  return ApiResponse::ok({{"success", true}, {"message", "Download removed"}});
+}
+
+ApiResponse stats(D d, const ApiRequest&) {
+  return ApiResponse::ok(d->stats());
+}
+
+}  // namespace
 
 void add_aria2_routes(http::Router& router, aria2::Aria2Downloads* d, Post daemons) {
-  auto on = [daemons](Responder respond, std::function<ApiResponse()> f) {
-    answer_on(daemons, std::move(respond), std::move(f));
-  };
-  router.add({"POST", "/services/aria2/downloads",
-              [d, on](ApiRequest& req, Responder respond) {
-                on(std::move(respond), [d, body = req.json] {
-                  std::string gid = d->add(body);
-                  return ApiResponse::ok(
-                      {{"success", true}, {"message", "Download added"}, {"download_id", gid}});
-                });
-              },
-              http::BodyKind::json},
+  auto run = [d, daemons](auto f) { return on_pool(d, daemons, f); };
+  router.add({"POST", "/services/aria2/downloads", run(add), http::BodyKind::json},
              {"aria2",
               "Add a direct link (http, https, ftp, sftp)",
               {},
@@ -39,11 +66,7 @@ void add_aria2_routes(http::Router& router, aria2::Aria2Downloads* d, Post daemo
               {502, 503},
               {{"url", "https://example.org/file.iso"}}});
   router.add(
-      {"GET", "/services/aria2/downloads",
-       [d, on](ApiRequest& req, Responder respond) {
-         on(std::move(respond),
-            [d, states = req.query_or("state")] { return ApiResponse::ok(d->list(states)); });
-       }},
+      {"GET", "/services/aria2/downloads", run(list)},
       {"aria2",
        "aria2's downloads and those Moccha remembers",
        {{"state", "Comma list of states"}},
@@ -51,12 +74,7 @@ void add_aria2_routes(http::Router& router, aria2::Aria2Downloads* d, Post daemo
        s::reply({{"downloads", s::array(s::object({}))}, {"count", s::integer()}}, {"downloads"}),
        "",
        {400, 502}});
-  router.add({"GET", "/services/aria2/downloads/{id}",
-              [d, on](ApiRequest& req, Responder respond) {
-                on(std::move(respond), [d, id = req.params.at("id")] {
-                  return ApiResponse::ok({{"success", true}, {"download", d->details(id)}});
-                });
-              }},
+  router.add({"GET", "/services/aria2/downloads/{id}", run(details)},
              {"aria2",
               "One download in detail",
               {},
@@ -64,14 +82,7 @@ void add_aria2_routes(http::Router& router, aria2::Aria2Downloads* d, Post daemo
               s::reply({{"download", s::object({})}}, {"download"}),
               "",
               {404, 502}});
-  router.add({"POST", "/services/aria2/downloads/{id}/pause",
-              [d, on](ApiRequest& req, Responder respond) {
-                on(std::move(respond), [d, id = req.params.at("id")] {
-                  d->pause(id);
-                  return ApiResponse::ok({{"success", true}, {"message", "Download paused"}});
-                });
-              },
-              http::BodyKind::json},
+  router.add({"POST", "/services/aria2/downloads/{id}/pause", run(pause), http::BodyKind::json},
              {"aria2",
               "Pause a download",
               {},
@@ -79,14 +90,7 @@ void add_aria2_routes(http::Router& router, aria2::Aria2Downloads* d, Post daemo
               s::reply({{"message", s::string()}}),
               "",
               {404, 409, 502, 503}});
-  router.add({"POST", "/services/aria2/downloads/{id}/resume",
-              [d, on](ApiRequest& req, Responder respond) {
-                on(std::move(respond), [d, id = req.params.at("id")] {
-                  d->resume(id);
-                  return ApiResponse::ok({{"success", true}, {"message", "Download resumed"}});
-                });
-              },
-              http::BodyKind::json},
+  router.add({"POST", "/services/aria2/downloads/{id}/resume", run(resume), http::BodyKind::json},
              {"aria2",
               "Resume a download",
               {},
@@ -94,15 +98,7 @@ void add_aria2_routes(http::Router& router, aria2::Aria2Downloads* d, Post daemo
               s::reply({{"message", s::string()}}),
               "",
               {404, 409, 502, 503}});
-  router.add({"POST", "/services/aria2/downloads/{id}/remove",
-              [d, on](ApiRequest& req, Responder respond) {
-                bool data = http::optional_bool(req.json, "remove_data").value_or(false);
-                on(std::move(respond), [d, data, id = req.params.at("id")] {
-                  d->remove(id, data);
-                  return ApiResponse::ok({{"success", true}, {"message", "Download removed"}});
-                });
-              },
-              http::BodyKind::json},
+  router.add({"POST", "/services/aria2/downloads/{id}/remove", run(remove), http::BodyKind::json},
              {"aria2",
               "Remove a download, with its file if asked",
               {},
@@ -110,10 +106,7 @@ void add_aria2_routes(http::Router& router, aria2::Aria2Downloads* d, Post daemo
               s::reply({{"message", s::string()}}),
               "",
               {404, 502, 503}});
-  router.add({"GET", "/services/aria2/stats",
-              [d, on](ApiRequest&, Responder respond) {
-                on(std::move(respond), [d] { return ApiResponse::ok(d->stats()); });
-              }},
+  router.add({"GET", "/services/aria2/stats", run(stats)},
              {"aria2", "aria2's global rates and counts", {}, nullptr, s::reply(), "", {502, 503}});
 }
 

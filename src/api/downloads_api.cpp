@@ -13,17 +13,36 @@ using http::ApiResponse;
 using http::Responder;
 using nlohmann::json;
 
+namespace {
+
+using Q = services::DownloadQueue*;
+
+// The handlers, one each, run on the daemons pool (each asks the engines); the table is below.
+
+ApiResponse list(Q queue, const ApiRequest& req) {
+  ApiResponse r;
+  r.body = queue->list_body(req.query_or("state"), req.query_or("service"));
+  return r;
+}
+
+ApiResponse add(Q queue, const ApiRequest& req) {
+  return ApiResponse::ok(queue->add(req.json));
+}
+
+// pause, resume or cancel, from the path
+ApiResponse act(Q queue, const ApiRequest& req) {
+  std::string id = req.params.at("id");
+  std::string action = req.path.substr(req.path.rfind('/') + 1);
+  queue->act(id, action);
+  return ApiResponse::ok({{"success", true}, {"id", id}, {"action", action}});
+}
+
+}  // namespace
+
 void add_downloads_routes(http::Router& router, services::DownloadQueue* queue, Post daemons) {
+  auto run = [queue, daemons](auto f) { return on_pool(queue, daemons, f); };
   router.add(
-      {"GET", "/downloads",
-       [queue, daemons](ApiRequest& req, Responder respond) {
-         answer_on(daemons, std::move(respond),
-                   [queue, states = req.query_or("state"), names = req.query_or("service")] {
-                     ApiResponse r;
-                     r.body = queue->list_body(states, names);
-                     return r;
-                   });
-       }},
+      {"GET", "/downloads", run(list)},
       {"downloads",
        "Every engine's downloads in one list and one state vocabulary",
        {{"state", "Comma list of states to keep"}, {"service", "Comma list of services to keep"}},
@@ -46,12 +65,7 @@ void add_downloads_routes(http::Router& router, services::DownloadQueue* queue, 
                 {"count", "downloads"}),
        "",
        {400}});
-  router.add({"POST", "/downloads",
-              [queue, daemons](ApiRequest& req, Responder respond) {
-                answer_on(daemons, std::move(respond),
-                          [queue, body = req.json] { return ApiResponse::ok(queue->add(body)); });
-              },
-              http::BodyKind::json},
+  router.add({"POST", "/downloads", run(add), http::BodyKind::json},
              {"downloads",
               "Add a link; it goes to the engine that takes it (or the one named)",
               {},
@@ -61,14 +75,7 @@ void add_downloads_routes(http::Router& router, services::DownloadQueue* queue, 
               {409, 502, 503},
               {{"url", "magnet:?xt=urn:btih:0123456789abcdef0123456789abcdef01234567"}}});
   for (const char* action : {"pause", "resume", "cancel"}) {
-    router.add({"POST", std::string("/downloads/{id}/") + action,
-                [queue, daemons, action](ApiRequest& req, Responder respond) {
-                  answer_on(daemons, std::move(respond), [queue, action, id = req.params.at("id")] {
-                    queue->act(id, action);
-                    return ApiResponse::ok({{"success", true}, {"id", id}, {"action", action}});
-                  });
-                },
-                http::BodyKind::json},
+    router.add({"POST", std::string("/downloads/{id}/") + action, run(act), http::BodyKind::json},
                {"downloads",
                 std::string("Pause, resume or cancel one item (") + action + ")",
                 {},

@@ -3,6 +3,7 @@
 #include <memory>
 
 #include "api/exec_handlers.h"
+#include "api/work.h"
 #include "http/router.h"
 
 namespace moccha::api {
@@ -14,14 +15,8 @@ using namespace exec_routes;
 
 void add_exec_routes(http::Router& router, ExecApiDeps d) {
   auto deps = std::make_shared<ExecApiDeps>(std::move(d));
-  // The named handlers above, with the deps bound: `bound` for those that answer when they
-  // will, `query` for those that answer at once.
-  auto bound = [&deps](auto f) -> http::Handler {
-    return [deps, f](ApiRequest& req, Responder respond) { f(deps, req, std::move(respond)); };
-  };
-  auto query = [&deps](auto f) {
-    return http::sync([deps, f](const ApiRequest& req) { return f(deps, req); });
-  };
+  auto bound = [&deps](auto f) { return handler(deps, f); };
+  auto query = [&deps](auto f) { return answers(deps, f); };
 
   router.add(
       {"POST", "/execute", bound(execute), http::BodyKind::json},

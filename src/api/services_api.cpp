@@ -7,93 +7,113 @@
 #include "services/manager.h"
 
 namespace moccha::api {
-
-namespace s = http::schema;
 namespace {
 
+namespace s = http::schema;
 using http::ApiError;
 using http::ApiRequest;
 using http::ApiResponse;
 using http::Responder;
 using nlohmann::json;
 
+// Every service call may block (children, RPC): start, stop and restart (which may install
+// packages) run on the jobs pool; what asks a daemon a question on the daemons pool.
+struct Deps {
+  services::ServiceManager* m;
+  Post daemons, jobs;
+};
+using D = std::shared_ptr<const Deps>;
+
+std::string known(const Deps& d, const ApiRequest& req) {
+  std::string name = req.params.at("service_name");
+  if (!d.m->has(name)) throw ApiError(404, "unknown service", "no service named '" + name + "'");
+  return name;
+}
+
+// The handlers, one each; add_services_routes() below is the table.
+
+ApiResponse list(const D& d, const ApiRequest&) {
+  auto names = d->m->names();
+  return ApiResponse::ok({{"success", true}, {"services", names}, {"count", names.size()}});
+}
+
+void status_all(const D& d, ApiRequest&, Responder respond) {
+  answer_on(d->daemons, std::move(respond), [d] {
+    return ApiResponse::ok({{"success", true}, {"services", d->m->status_all()}});
+  });
+}
+
+void status_one(const D& d, ApiRequest& req, Responder respond) {
+  std::string name = known(*d, req);
+  answer_on(d->daemons, std::move(respond),
+            [d, name] { return ApiResponse::ok(d->m->status(name)); });
+}
+
+// start, stop or restart
+void act(const D& d, ApiRequest& req, Responder respond) {
+  std::string name = known(*d, req);
+  std::string verb = req.path.substr(req.path.rfind('/') + 1);
+  answer_on(d->jobs, std::move(respond), [d, name, verb] {
+    json out = verb == "start"  ? d->m->start(name)
+               : verb == "stop" ? d->m->stop(name)
+                                : d->m->restart(name);
+    out["success"] = true;
+    return ApiResponse::ok(std::move(out));
+  });
+}
+
+ApiResponse config_all(const D& d, const ApiRequest&) {
+  return ApiResponse::ok({{"success", true}, {"config", d->m->shown_config_all()}});
+}
+
+ApiResponse config_one(const D& d, const ApiRequest& req) {
+  std::string name = known(*d, req);
+  return ApiResponse::ok(
+      {{"success", true}, {"service", name}, {"config", d->m->shown_config(name)}});
+}
+
+void update_config(const D& d, ApiRequest& req, Responder respond) {
+  std::string name = http::require_string(req.json, "service_name");
+  json changes = http::require_field(req.json, "config");
+  if (!d->m->has(name)) throw ApiError(404, "unknown service", "no service named '" + name + "'");
+  answer_on(d->daemons, std::move(respond), [d, name, changes] {
+    auto restart = d->m->update(name, changes);
+    return ApiResponse::ok({{"success", true},
+                            {"message", "Configuration updated for " + name},
+                            {"restart_required", restart}});
+  });
+}
+
+json service_status() {
+  return s::object({{"running", s::boolean()},
+                    {"connected", s::boolean()},
+                    {"pid", s::nullable(s::integer())},
+                    {"restarts", s::integer()},
+                    {"last_error", s::nullable(s::string())}},
+                   {"running"});
+}
+
 }  // namespace
 
 void add_services_routes(http::Router& router, services::ServiceManager* m, ServicesPools pools) {
-  // Every service call may block (children, RPC): run it on a pool, map its errors. Start,
-  // stop and restart (which may install packages) go to the jobs pool; what asks a daemon
-  // a question goes to the daemons pool.
-  auto on = [](Post pool) {
-    return [pool](Responder respond, std::function<ApiResponse()> f) {
-      answer_on(pool, std::move(respond), std::move(f));
-    };
-  };
-  auto run = on(pools.daemons);
-  auto run_job = on(pools.jobs);
-  auto known = [m](const ApiRequest& req) {
-    std::string name = req.params.at("service_name");
-    if (!m->has(name)) throw ApiError(404, "unknown service", "no service named '" + name + "'");
-    return name;
-  };
-
-  router.add(
-      {"GET", "/services", http::sync([m](const ApiRequest&) {
-         auto names = m->names();
-         return ApiResponse::ok({{"success", true}, {"services", names}, {"count", names.size()}});
-       })},
-      {"services",
-       "The services the agent knows",
-       {},
-       nullptr,
-       s::reply({{"services", s::array(s::string())}, {"count", s::integer()}},
-                {"services", "count"})});
-  router.add({"GET", "/services/status",
-              [m, run](ApiRequest&, Responder respond) {
-                run(std::move(respond), [m] {
-                  return ApiResponse::ok({{"success", true}, {"services", m->status_all()}});
-                });
-              }},
+  auto d = std::make_shared<const Deps>(Deps{m, pools.daemons, pools.jobs});
+  router.add({"GET", "/services", answers(d, list)},
+             {"services",
+              "The services the agent knows",
+              {},
+              nullptr,
+              s::reply({{"services", s::array(s::string())}, {"count", s::integer()}},
+                       {"services", "count"})});
+  router.add({"GET", "/services/status", handler(d, status_all)},
              {"services",
               "Every service's status",
               {},
               nullptr,
-              s::reply({{"services", s::map(s::object({{"running", s::boolean()},
-                                                       {"connected", s::boolean()},
-                                                       {"pid", s::nullable(s::integer())},
-                                                       {"restarts", s::integer()},
-                                                       {"last_error", s::nullable(s::string())}},
-                                                      {"running"}))}},
-                       {"services"})});
-  router.add({"GET", "/services/{service_name}/status",
-              [m, run, known](ApiRequest& req, Responder respond) {
-                std::string name = known(req);
-                run(std::move(respond), [m, name] { return ApiResponse::ok(m->status(name)); });
-              }},
-             {"services",
-              "One service's status",
-              {},
-              nullptr,
-              s::object({{"running", s::boolean()},
-                         {"connected", s::boolean()},
-                         {"pid", s::nullable(s::integer())},
-                         {"restarts", s::integer()},
-                         {"last_error", s::nullable(s::string())}},
-                        {"running"}),
-              "",
-              {404}});
-  for (const char* action : {"start", "stop", "restart"}) {
-    std::string verb = action;
-    router.add({"POST", "/services/{service_name}/" + verb,
-                [m, run_job, known, verb](ApiRequest& req, Responder respond) {
-                  std::string name = known(req);
-                  run_job(std::move(respond), [m, name, verb] {
-                    json out = verb == "start"  ? m->start(name)
-                               : verb == "stop" ? m->stop(name)
-                                                : m->restart(name);
-                    out["success"] = true;
-                    return ApiResponse::ok(std::move(out));
-                  });
-                }},
+              s::reply({{"services", s::map(service_status())}}, {"services"})});
+  router.add({"GET", "/services/{service_name}/status", handler(d, status_one)},
+             {"services", "One service's status", {}, nullptr, service_status(), "", {404}});
+  for (std::string verb : {"start", "stop", "restart"})
+    router.add({"POST", "/services/{service_name}/" + verb, handler(d, act)},
                {"services",
                 "Start, stop or restart a service (" + verb + ")",
                 {},
@@ -101,21 +121,14 @@ void add_services_routes(http::Router& router, services::ServiceManager* m, Serv
                 s::reply({{"message", s::string()}, {"result", s::any()}}, {"message"}),
                 "",
                 {404, 409, 501, 502, 503}});
-  }
-  router.add({"GET", "/services/config", http::sync([m](const ApiRequest&) {
-                return ApiResponse::ok({{"success", true}, {"config", m->shown_config_all()}});
-              })},
+  router.add({"GET", "/services/config", answers(d, config_all)},
              {"services",
               "Every service's config (secrets shown as ********)",
               {},
               nullptr,
               s::reply({{"config", s::map(s::object({}))}}, {"config"})});
   router.add(
-      {"GET", "/services/config/{service_name}", http::sync([m, known](const ApiRequest& req) {
-         std::string name = known(req);
-         return ApiResponse::ok(
-             {{"success", true}, {"service", name}, {"config", m->shown_config(name)}});
-       })},
+      {"GET", "/services/config/{service_name}", answers(d, config_one)},
       {"services",
        "One service's config (secrets shown as ********)",
        {},
@@ -123,34 +136,19 @@ void add_services_routes(http::Router& router, services::ServiceManager* m, Serv
        s::reply({{"service", s::string()}, {"config", s::object({})}}, {"service", "config"}),
        "",
        {404}});
-  router.add(
-      {"POST", "/services/config",
-       [m, run](ApiRequest& req, Responder respond) {
-         std::string name = http::require_string(req.json, "service_name");
-         const json& changes = http::require_field(req.json, "config");
-         if (!m->has(name))
-           throw ApiError(404, "unknown service", "no service named '" + name + "'");
-         json copy = changes;
-         run(std::move(respond), [m, name, copy] {
-           auto restart = m->update(name, copy);
-           json out = {{"success", true},
-                       {"message", "Configuration updated for " + name},
-                       {"restart_required", restart}};
-           return ApiResponse::ok(std::move(out));
-         });
-       },
-       http::BodyKind::json},
-      {"services",
-       "Change a service's config: checked whole, written atomically, applied live where it can be",
-       {},
-       s::object({{"service_name", s::string()}, {"config", s::object({})}},
-                 {"service_name", "config"}),
-       s::reply({{"message", s::string()}, {"restart_required", s::array(s::string())}},
-                {"message", "restart_required"}),
-       "",
-       {404},
-       {{"service_name", "deluge"},
-        {"config", {{"max_download_speed", 1000}, {"download_path", "/new/downloads"}}}}});
+  router.add({"POST", "/services/config", handler(d, update_config), http::BodyKind::json},
+             {"services",
+              "Change a service's config: checked whole, written atomically, applied live where it "
+              "can be",
+              {},
+              s::object({{"service_name", s::string()}, {"config", s::object({})}},
+                        {"service_name", "config"}),
+              s::reply({{"message", s::string()}, {"restart_required", s::array(s::string())}},
+                       {"message", "restart_required"}),
+              "",
+              {404},
+              {{"service_name", "deluge"},
+               {"config", {{"max_download_speed", 1000}, {"download_path", "/new/downloads"}}}}});
 }
 
 }  // namespace moccha::api

@@ -18,6 +18,30 @@ int status_for(services::ServiceError::Kind kind);
 
 void answer_on(const Post& pool, http::Responder respond, std::function<http::ApiResponse()> work);
 
+// How a route table names its handlers: a handler of the table's file, `f(deps, req, respond)`
+// for one that answers when it will, or `f(deps, req)` returning the reply for one that answers
+// at once (answers()), with the file's shared deps bound.
+template <class D, class F>
+http::Handler handler(D deps, F f) {
+  return [deps = std::move(deps), f](http::ApiRequest& req, http::Responder respond) {
+    f(deps, req, std::move(respond));
+  };
+}
+template <class D, class F>
+http::Handler answers(D deps, F f) {
+  return http::sync(
+      [deps = std::move(deps), f](const http::ApiRequest& req) { return f(deps, req); });
+}
+
+// ... and `f(deps, req)` run on `pool`, for one that blocks (the request outlives its reply).
+template <class D, class F>
+http::Handler on_pool(D deps, Post pool, F f) {
+  return [deps = std::move(deps), pool = std::move(pool), f](http::ApiRequest& req,
+                                                             http::Responder respond) {
+    answer_on(pool, std::move(respond), [deps, f, &req] { return f(deps, req); });
+  };
+}
+
 // The reply for the exception being handled (call it inside a catch block).
 http::ApiResponse reply_for_current_exception();
 // The same, thrown as an ApiError: for code that refuses by throwing (upload sinks).
