@@ -232,7 +232,9 @@ void get_task_output(const std::shared_ptr<ExecApiDeps>& deps, ApiRequest& req, 
     throw ApiError(400, "invalid query parameter 'stream'",
                    "'stream' is output (a cell's), stdout or stderr (a command's)");
   answer_on(deps->quick, std::move(respond),
-            [deps, &req, id, stream] { return task_output(*deps, req, id, stream); });
+            [deps, own = std::make_shared<const ApiRequest>(req), id, stream] {
+              return task_output(*deps, *own, id, stream);
+            });
 }
 
 void task_events(const std::shared_ptr<ExecApiDeps>& deps, ApiRequest& req, Responder respond) {

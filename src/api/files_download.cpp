@@ -186,7 +186,9 @@ void serve_download(const std::shared_ptr<FilesApiDeps>& d, const ApiRequest& re
     // Whatever it is, the pool's try says it properly.
   }
   answer_on(d->blocking, std::move(respond),
-            [d, &req, path] { return *download(*d, req, path, false); });
+            [d, own = std::make_shared<const ApiRequest>(req), path] {
+              return *download(*d, *own, path, false);
+            });
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 
 #include <exception>
 #include <functional>
+#include <memory>
 
 #include "core/worker_pool.h"
 #include "http/request.h"
@@ -33,12 +34,15 @@ http::Handler answers(D deps, F f) {
       [deps = std::move(deps), f](const http::ApiRequest& req) { return f(deps, req); });
 }
 
-// ... and `f(deps, req)` run on `pool`, for one that blocks (the request outlives its reply).
+// ... and `f(deps, req)` run on `pool`, for one that blocks. The work gets its own copy of the
+// request: at shutdown a request still waiting on its pool is answered (503) and gone while
+// the work may still run.
 template <class D, class F>
 http::Handler on_pool(D deps, Post pool, F f) {
   return [deps = std::move(deps), pool = std::move(pool), f](http::ApiRequest& req,
                                                              http::Responder respond) {
-    answer_on(pool, std::move(respond), [deps, f, &req] { return f(deps, req); });
+    auto own = std::make_shared<const http::ApiRequest>(req);
+    answer_on(pool, std::move(respond), [deps, f, own] { return f(deps, *own); });
   };
 }
 
