@@ -33,7 +33,6 @@ class CappedOutput {
   // The spill file holds more than memory does (what it holds: spill_bytes()).
   bool spilled() const { return spilled_ > kept_; }
   std::uint64_t spill_bytes() const { return spilled_; }
-  const std::filesystem::path& spill_path() const { return path_; }
   const std::string& spill_error() const { return error_; }  // why spilling stopped, if it did
 
  private:

@@ -77,18 +77,13 @@ void Engine::enqueue(std::shared_ptr<Job> job) {
   cv_.notify_one();
 }
 
-void Engine::execute(std::string code, std::optional<double> timeout_s, DoneWithId done) {
+void Engine::execute(std::string code, std::optional<double> timeout_s, Done done) {
   auto job = std::make_shared<Job>();
   job->id = random_id();
   job->code = std::move(code);
   job->timeout_s = timeout_s;
-  job->on_done = [done = std::move(done), id = job->id](ExecResult r) { done(std::move(r), id); };
+  job->on_done = std::move(done);
   enqueue(std::move(job));
-}
-
-void Engine::execute(std::string code, std::optional<double> timeout_s, Done done) {
-  execute(std::move(code), timeout_s,
-          [done = std::move(done)](ExecResult r, const std::string&) { done(std::move(r)); });
 }
 
 std::string Engine::submit(std::string code, std::optional<double> timeout_s) {
@@ -499,7 +494,7 @@ void Engine::worker() {
           if (j->on_done) {
             ExecResult r;
             r.error = "the agent is shutting down";
-            j->on_done(r);
+            j->on_done(r, j->id);
           }
           if (j->on_json) j->on_json(std::nullopt, "the agent is shutting down");
         }
@@ -519,7 +514,7 @@ void Engine::worker() {
         record(job->id, job->task ? "async-execute" : "execute", job->code, r.success, r.duration_s,
                job->task ? job->task->created : job->time);
         if (job->task) finish_task(*job->task, r);
-        if (job->on_done) job->on_done(std::move(r));
+        if (job->on_done) job->on_done(std::move(r), job->id);
         break;
       }
       case Job::Kind::variables:

@@ -66,11 +66,9 @@ class Engine {
   // Starts the worker, which starts the kernel at once so the first call does not wait.
   void start();
 
-  using Done = std::function<void(ExecResult)>;
   // Runs `code` when its turn comes; `done` gets the result and the run's history id (the id
   // its spilled output is kept under).
-  using DoneWithId = std::function<void(ExecResult, const std::string& id)>;
-  void execute(std::string code, std::optional<double> timeout_s, DoneWithId done);
+  using Done = std::function<void(ExecResult, const std::string& id)>;
   void execute(std::string code, std::optional<double> timeout_s, Done done);
 
   // Queues an async task; returns its id.

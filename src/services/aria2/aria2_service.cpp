@@ -27,12 +27,11 @@ std::string limit(const json& kib) {
 }  // namespace
 
 Aria2Service::Aria2Service(std::string data_dir, services::EventBus* events)
-    : data_dir_(std::move(data_dir)), daemon_("aria2", "aria2c", events) {
-  daemon_.on_death([this] {
-    notifications_.reset();
-    rpc_.reset();
-    if (!config_.value("auto_restart", true)) intended_ = false;
-  });
+    : DaemonService("aria2", "aria2c", events), data_dir_(std::move(data_dir)) {}
+
+void Aria2Service::on_death_locked() {
+  notifications_.reset();
+  rpc_.reset();
 }
 
 Aria2Service::~Aria2Service() {
@@ -115,12 +114,6 @@ std::string Aria2Service::conf_text(const json& c, const std::string& secret,
   json options = global_options(c);
   for (const auto& [k, v] : options.items()) out += k + "=" + v.get<std::string>() + "\n";
   return out;
-}
-
-json Aria2Service::start(const json& config) {
-  std::lock_guard lock(mu_);
-  daemon_.cancel_restart();
-  return start_locked(config);
 }
 
 json Aria2Service::start_locked(const json& c) {
@@ -274,12 +267,6 @@ std::vector<std::string> Aria2Service::apply(const json& before, const json& aft
   config_ = after;
   daemon_.set_auto_restart(after["auto_restart"].get<bool>());
   return restart;
-}
-
-void Aria2Service::supervise() {
-  std::lock_guard lock(mu_);
-  if (!intended_) return;
-  daemon_.supervise([this] { start_locked(config_); });
 }
 
 }  // namespace moccha::aria2

@@ -10,14 +10,13 @@
 #include <string>
 
 #include "services/aria2/rpc_client.h"
-#include "services/daemon.h"
-#include "services/service.h"
+#include "services/daemon_service.h"
 
 namespace moccha::aria2 {
 
 class Notifications;
 
-class Aria2Service : public services::Service {
+class Aria2Service : public services::DaemonService {
  public:
   Aria2Service(std::string data_dir, services::EventBus* events);
   ~Aria2Service() override;
@@ -27,12 +26,10 @@ class Aria2Service : public services::Service {
   std::vector<std::string> secrets() const override { return {"rpc_secret", "webhook_secret"}; }
   void validate(const nlohmann::json& config) const override;
   nlohmann::json status() override;
-  nlohmann::json start(const nlohmann::json& config) override;
   void stop() override;
   bool running() override;
   std::vector<std::string> apply(const nlohmann::json& before,
                                  const nlohmann::json& after) override;
-  void supervise() override;
 
   // Where notifications go: `on_event(method, gid, rpc)` for each, `on_connect(rpc)` after
   // each (re)connection, on the notifications' thread, with an RPC client of that aria2c
@@ -54,15 +51,12 @@ class Aria2Service : public services::Service {
   static nlohmann::json global_options(const nlohmann::json& config);
 
  private:
-  nlohmann::json start_locked(const nlohmann::json& config);
+  nlohmann::json start_locked(const nlohmann::json& config) override;
+  void on_death_locked() override;
   void stop_locked();
   std::string dir() const;
 
   std::string data_dir_;
-  std::mutex mu_;
-  services::Daemon daemon_;
-  bool intended_ = false;
-  nlohmann::json config_;
   std::shared_ptr<RpcClient> rpc_;
   std::unique_ptr<Notifications> notifications_;
   std::mutex hooks_mu_;  // guards the two below; never taken with mu_ held by a hook

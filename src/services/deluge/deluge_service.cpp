@@ -47,9 +47,7 @@ double speed(const json& kib) {
 }  // namespace
 
 DelugeService::DelugeService(std::string data_dir, services::EventBus* events)
-    : data_dir_(std::move(data_dir)), events_(events), daemon_("deluge", "deluged", events) {
-  daemon_.on_death([this] { on_death_locked(); });
-}
+    : DaemonService("deluge", "deluged", events), data_dir_(std::move(data_dir)), events_(events) {}
 
 DelugeService::~DelugeService() {
   std::lock_guard lock(mu_);
@@ -150,12 +148,6 @@ void DelugeService::install_deluged() {
   throw ServiceError(ServiceError::Kind::unavailable,
                      "deluged is not installed and could not be installed (" + why + "; pip: " +
                          r.err.substr(0, 300) + "). Install it with: apt-get install deluged");
-}
-
-json DelugeService::start(const json& config) {
-  std::lock_guard lock(mu_);
-  daemon_.cancel_restart();
-  return start_locked(config);
 }
 
 json DelugeService::start_locked(const json& c) {
@@ -301,7 +293,6 @@ void DelugeService::on_death_locked() {
   watch_.reset();
   watch_rpc_.reset();
   rpc_.reset();
-  if (!config_.value("auto_restart", true)) intended_ = false;
 }
 
 bool DelugeService::running() {
@@ -493,12 +484,6 @@ void DelugeService::add_from_folder(RpcClient& rpc, const std::string& path) {
     }
   }
   fs::rename(path, path + ".added", ec);
-}
-
-void DelugeService::supervise() {
-  std::lock_guard lock(mu_);
-  if (!intended_ || external_) return;
-  daemon_.supervise([this] { start_locked(config_); });
 }
 
 }  // namespace moccha::deluge

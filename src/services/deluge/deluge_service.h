@@ -12,14 +12,13 @@
 #include <string>
 #include <thread>
 
-#include "services/daemon.h"
+#include "services/daemon_service.h"
 #include "services/deluge/rpc_client.h"
 #include "services/deluge/watch_folder.h"
-#include "services/service.h"
 
 namespace moccha::deluge {
 
-class DelugeService : public services::Service {
+class DelugeService : public services::DaemonService {
  public:
   DelugeService(std::string data_dir, services::EventBus* events);
   ~DelugeService() override;
@@ -29,12 +28,10 @@ class DelugeService : public services::Service {
   std::vector<std::string> secrets() const override { return {"password", "webhook_secret"}; }
   void validate(const nlohmann::json& config) const override;
   nlohmann::json status() override;
-  nlohmann::json start(const nlohmann::json& config) override;
   void stop() override;
   bool running() override;
   std::vector<std::string> apply(const nlohmann::json& before,
                                  const nlohmann::json& after) override;
-  void supervise() override;
 
   // The RPC connection of the running daemon, for the torrent endpoints; shared, so a call in
   // flight keeps it alive through a concurrent stop (and fails then, instead of crashing).
@@ -48,13 +45,14 @@ class DelugeService : public services::Service {
   static nlohmann::json core_settings(const nlohmann::json& config);
 
  private:
-  nlohmann::json start_locked(const nlohmann::json& config);
+  nlohmann::json start_locked(const nlohmann::json& config) override;
   // Uses a daemon we do not own (connected, never spawned or stopped).
   nlohmann::json attach_locked(const nlohmann::json& config, std::unique_ptr<RpcClient> rpc);
   void stop_locked();
   bool alive_locked();
   // What a death of the daemon leaves to tear down (events, watcher, connection).
-  void on_death_locked();
+  void on_death_locked() override;
+  bool supervised_locked() const override { return !external_; }
   void install_deluged();
   RpcConfig rpc_config(const nlohmann::json& config) const;
   // The auto_add_folder watcher, with an RPC connection of its own (it never takes mu_).
@@ -69,11 +67,7 @@ class DelugeService : public services::Service {
 
   std::string data_dir_;
   services::EventBus* events_;
-  std::mutex mu_;
-  services::Daemon daemon_;
   bool external_ = false;  // a daemon we do not own: remote, or already on the port
-  bool intended_ = false;  // we want it running (supervision restarts it)
-  nlohmann::json config_;
   std::shared_ptr<RpcClient> rpc_;
   std::unique_ptr<RpcClient> watch_rpc_;
   std::unique_ptr<WatchFolder> watch_;

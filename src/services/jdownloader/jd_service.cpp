@@ -29,12 +29,7 @@ json read_json_file(const fs::path& p) {
 }  // namespace
 
 JdService::JdService(std::string data_dir, services::EventBus* events)
-    : data_dir_(std::move(data_dir)), daemon_("jdownloader", "JDownloader.jar", events) {
-  daemon_.on_death([this] {
-    api_.reset();
-    if (!config_.value("auto_restart", true)) intended_ = false;
-  });
-}
+    : DaemonService("jdownloader", "JDownloader.jar", events), data_dir_(std::move(data_dir)) {}
 
 JdService::~JdService() {
   std::lock_guard lock(mu_);
@@ -153,12 +148,6 @@ std::shared_ptr<ApiClient> JdService::client_for(const json& c,
   std::string host = c["host"].get<std::string>();
   return std::make_shared<ApiClient>(services::is_local_host(host) ? "127.0.0.1" : host,
                                      c["port"].get<int>(), timeout);
-}
-
-json JdService::start(const json& config) {
-  std::lock_guard lock(mu_);
-  daemon_.cancel_restart();
-  return start_locked(config);
 }
 
 json JdService::start_locked(const json& c) {
@@ -318,12 +307,6 @@ std::vector<std::string> JdService::apply(const json& before, const json& after)
   config_ = after;
   daemon_.set_auto_restart(after["auto_restart"].get<bool>());
   return restart;
-}
-
-void JdService::supervise() {
-  std::lock_guard lock(mu_);
-  if (!intended_ || external_) return;
-  daemon_.supervise([this] { start_locked(config_); });
 }
 
 }  // namespace moccha::jd

@@ -9,13 +9,12 @@
 #include <mutex>
 #include <string>
 
-#include "services/daemon.h"
+#include "services/daemon_service.h"
 #include "services/jdownloader/api_client.h"
-#include "services/service.h"
 
 namespace moccha::jd {
 
-class JdService : public services::Service {
+class JdService : public services::DaemonService {
  public:
   JdService(std::string data_dir, services::EventBus* events);
   ~JdService() override;
@@ -25,12 +24,10 @@ class JdService : public services::Service {
   std::vector<std::string> secrets() const override { return {"myjd_password", "webhook_secret"}; }
   void validate(const nlohmann::json& config) const override;
   nlohmann::json status() override;
-  nlohmann::json start(const nlohmann::json& config) override;
   void stop() override;
   bool running() override;
   std::vector<std::string> apply(const nlohmann::json& before,
                                  const nlohmann::json& after) override;
-  void supervise() override;
 
   // The API client of the running JD. Throws ServiceError(unavailable) when not running.
   std::shared_ptr<ApiClient> api();
@@ -42,7 +39,9 @@ class JdService : public services::Service {
   static nlohmann::json cfg_files(const nlohmann::json& config);
 
  private:
-  nlohmann::json start_locked(const nlohmann::json& config);
+  nlohmann::json start_locked(const nlohmann::json& config) override;
+  void on_death_locked() override { api_.reset(); }
+  bool supervised_locked() const override { return !external_; }
   nlohmann::json attach_locked(const nlohmann::json& config, std::shared_ptr<ApiClient> api);
   void stop_locked();
   void ensure_jar(const nlohmann::json& config);
@@ -51,10 +50,7 @@ class JdService : public services::Service {
                                         std::chrono::milliseconds timeout) const;
 
   std::string data_dir_;
-  std::mutex mu_;
-  services::Daemon daemon_;
-  bool external_ = false, intended_ = false;
-  nlohmann::json config_;
+  bool external_ = false;  // a JD already on the port: used, never stopped
   std::shared_ptr<ApiClient> api_;
 };
 

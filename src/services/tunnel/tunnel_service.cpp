@@ -47,12 +47,7 @@ std::string program_path(const json& c, const char* key, const char* fallback) {
 }  // namespace
 
 TunnelService::TunnelService(std::string data_dir, services::EventBus* events)
-    : data_dir_(std::move(data_dir)), daemon_("tunnel", "tunnel", events) {
-  daemon_.on_death([this] {
-    public_url_.clear();
-    if (!config_.value("auto_restart", true)) intended_ = false;
-  });
-}
+    : DaemonService("tunnel", "tunnel", events), data_dir_(std::move(data_dir)) {}
 
 TunnelService::~TunnelService() {
   std::lock_guard lock(mu_);
@@ -180,12 +175,6 @@ TunnelService::Plan TunnelService::plan(const json& c) const {
   return p;
 }
 
-json TunnelService::start(const json& config) {
-  std::lock_guard lock(mu_);
-  daemon_.cancel_restart();
-  return start_locked(config);
-}
-
 json TunnelService::start_locked(const json& c) {
   config_ = c;
   if (agent_port_ <= 0)
@@ -285,12 +274,6 @@ std::vector<std::string> TunnelService::apply(const json& before, const json& af
   config_ = after;
   daemon_.set_auto_restart(after["auto_restart"].get<bool>());
   return restart;
-}
-
-void TunnelService::supervise() {
-  std::lock_guard lock(mu_);
-  if (!intended_) return;
-  daemon_.supervise([this] { start_locked(config_); });
 }
 
 }  // namespace moccha::tunnel

@@ -13,12 +13,11 @@
 #include <optional>
 #include <string>
 
-#include "services/daemon.h"
-#include "services/service.h"
+#include "services/daemon_service.h"
 
 namespace moccha::tunnel {
 
-class TunnelService : public services::Service {
+class TunnelService : public services::DaemonService {
  public:
   TunnelService(std::string data_dir, services::EventBus* events);
   ~TunnelService() override;
@@ -28,12 +27,10 @@ class TunnelService : public services::Service {
   std::vector<std::string> secrets() const override { return {"ngrok_authtoken"}; }
   void validate(const nlohmann::json& config) const override;
   nlohmann::json status() override;
-  nlohmann::json start(const nlohmann::json& config) override;
   void stop() override;
   bool running() override;
   std::vector<std::string> apply(const nlohmann::json& before,
                                  const nlohmann::json& after) override;
-  void supervise() override;
 
   // The agent's own port, the tunnel's far end (known once the server listens).
   void set_agent_port(int port) { agent_port_ = port; }
@@ -43,15 +40,12 @@ class TunnelService : public services::Service {
  private:
   struct Plan;  // the program to run and how to read its address
   Plan plan(const nlohmann::json& config) const;
-  nlohmann::json start_locked(const nlohmann::json& config);
+  nlohmann::json start_locked(const nlohmann::json& config) override;
+  void on_death_locked() override { public_url_.clear(); }
   std::string dir() const;
 
   std::string data_dir_;
   std::atomic<int> agent_port_{0};
-  std::mutex mu_;
-  services::Daemon daemon_;
-  bool intended_ = false;
-  nlohmann::json config_;
   std::string public_url_;
 };
 
