@@ -72,49 +72,252 @@ json status_of(deluge::RpcClient& rpc, const std::string& id, const json& keys) 
   return s;
 }
 
+struct Deps {
+  deluge::DelugeService* svc;
+  const files::PathPolicy* paths;
+  Post blocking;
+};
+using D = std::shared_ptr<const Deps>;
+using Call = std::function<ApiResponse(deluge::RpcClient&)>;
+
+// Every call needs the daemon: 503 before anything else when it is not running. Deluge's
+// refusals are mapped here, once: an unknown torrent 404, one already added 409.
+void with_rpc(const D& d, Responder respond, Call f) {
+  answer_on(d->blocking, std::move(respond), [svc = d->svc, f = std::move(f)]() -> ApiResponse {
+    try {
+      auto rpc = svc->rpc();  // held: a concurrent stop cannot free it under the call
+      return f(*rpc);
+    } catch (const ServiceError& e) {
+      return ApiResponse::error(503, "deluge is not running", e.what());
+    } catch (const RpcError& e) {
+      int status = e.kind == RpcError::Kind::remote ? 400 : 503;
+      if (e.remote_type == "InvalidTorrentError") status = 404;
+      std::string what = e.what();
+      if (e.remote_type == "AddTorrentError" && what.find("already") != std::string::npos) {
+        // "Torrent already in session (<id>)."
+        std::smatch m;
+        ApiResponse conflict = ApiResponse::error(409, "torrent already added", what);
+        if (std::regex_search(what, m, std::regex("[0-9a-f]{40}")))
+          conflict.json["torrent_id"] = m.str();
+        return conflict;
+      }
+      return ApiResponse::error(status, "deluge refused the request", what);
+    } catch (const deluge::RencodeError& e) {
+      return ApiResponse::error(502, "unexpected reply from deluged", e.what());
+    }
+  });
+}
+
+// What POST /services/deluge/torrents asks for, read and checked on the I/O thread; a
+// .torrent named by path is read on the pool.
+struct AddRequest {
+  std::string id;  // the info-hash, when known before asking deluged
+  std::string url;
+  bool magnet = false;
+  json options;
+  std::string filedump, filename, shown;
+  std::filesystem::path local;
+};
+
+// multipart/form-data with the .torrent in a part named "torrent" or "file" and optional
+// download_path/paused fields (beyond the spec, which has JSON only).
+void read_multipart_add(const ApiRequest& req, const std::string& boundary, AddRequest& a,
+                        std::optional<std::string>& dest, bool& paused) {
+  std::map<std::string, std::string> fields;
+  std::string current;
+  std::optional<std::string> uploaded;
+  std::string uploaded_name;
+  files::MultipartParser parser(boundary,
+                                {[&](const files::PartHeaders& h) {
+                                   current = h.name;
+                                   if (h.filename && (h.name == "torrent" || h.name == "file")) {
+                                     uploaded = "";
+                                     uploaded_name = *h.filename;
+                                   }
+                                 },
+                                 [&](const char* p, std::size_t n) {
+                                   if (current == "torrent" || current == "file") {
+                                     if (uploaded) uploaded->append(p, n);
+                                   } else {
+                                     fields[current].append(p, n);
+                                   }
+                                 },
+                                 [] {}});
+  try {
+    parser.feed(req.body.data(), req.body.size());
+  } catch (const files::MultipartError& e) {
+    throw ApiError(400, "malformed multipart body", e.what());
+  }
+  if (!parser.done()) throw ApiError(400, "malformed multipart body", "it ends early");
+  if (!uploaded) throw ApiError(400, "no .torrent part", "name the part 'torrent'");
+  if (fields.count("download_path")) dest = fields["download_path"];
+  paused = fields["paused"] == "true" || fields["paused"] == "1";
+  auto h = deluge::torrent_info_hash(*uploaded);
+  if (!h) throw ApiError(400, "not a torrent file", uploaded_name);
+  a.id = *h;
+  a.filedump = std::move(*uploaded);
+  a.filename = uploaded_name.empty() ? a.id + ".torrent" : uploaded_name;
+}
+
+AddRequest read_add(const Deps& d, ApiRequest& req) {
+  AddRequest a;
+  std::optional<std::string> dest;
+  bool paused = false;
+  if (auto boundary = files::multipart_boundary(req.headers["content-type"])) {
+    read_multipart_add(req, *boundary, a, dest, paused);
+  } else {
+    if (!req.body.empty()) {
+      req.json = json::parse(req.body, nullptr, false);
+      if (req.json.is_discarded()) throw ApiError(400, "malformed JSON");
+    }
+    auto url = http::optional_string(req.json, "torrent_url");
+    auto file = http::optional_string(req.json, "torrent_file");
+    dest = http::optional_string(req.json, "download_path");
+    paused = http::optional_bool(req.json, "paused").value_or(false);
+    if (url.has_value() == file.has_value())
+      throw ApiError(400, "give exactly one of 'torrent_url' and 'torrent_file'");
+    if (url) {
+      a.url = *url;
+      a.magnet = url->starts_with("magnet:");
+      if (a.magnet) {
+        auto h = deluge::magnet_info_hash(*url);
+        if (!h) throw ApiError(400, "malformed magnet link", "it needs xt=urn:btih:HASH");
+        a.id = *h;
+      } else if (!url->starts_with("http://") && !url->starts_with("https://")) {
+        throw ApiError(400, "'torrent_url' must be a magnet link or an http(s) URL");
+      }
+    } else {
+      try {
+        a.local = d.paths->resolve(*file);  // read on the pool, not here on the I/O thread
+      } catch (const files::Error& e) {
+        throw ApiError(e.code == files::Code::forbidden ? 403 : 400, "cannot read the torrent file",
+                       e.what());
+      }
+      a.filename = a.local.filename().string();
+      a.shown = *file;
+    }
+  }
+  if (dest && !std::filesystem::path(*dest).is_absolute())
+    throw ApiError(400, "'download_path' must be an absolute path");
+  a.options = {{"add_paused", paused}};
+  if (dest) a.options["download_location"] = *dest;
+  return a;
+}
+
+ApiResponse add_to_deluge(AddRequest a, deluge::RpcClient& rpc) {
+  if (!a.local.empty()) {
+    std::string error;
+    auto data = deluge::read_torrent_file(a.local, error);
+    if (!data) throw ApiError(400, "cannot read the torrent file", a.shown + ": " + error);
+    auto h = deluge::torrent_info_hash(*data);
+    if (!h) throw ApiError(400, "not a torrent file", a.shown);
+    a.id = *h;
+    a.filedump = std::move(*data);
+  }
+  if (!a.id.empty()) {
+    json s = rpc.call("core.get_torrent_status", json::array({a.id, json::array({"name"})}));
+    if (s.is_object() && !s.empty()) {
+      ApiResponse conflict = ApiResponse::error(409, "torrent already added", a.id);
+      conflict.json["torrent_id"] = a.id;
+      return conflict;
+    }
+  }
+  json added;
+  if (a.magnet)
+    added = rpc.call("core.add_torrent_magnet", json::array({a.url, a.options}));
+  else if (!a.url.empty())
+    added = rpc.call("core.add_torrent_url", json::array({a.url, a.options}));
+  else
+    added = rpc.call("core.add_torrent_file",
+                     json::array({a.filename, deluge::base64(a.filedump), a.options}));
+  std::string tid = added.is_string() ? added.get<std::string>() : a.id;
+  if (tid.empty()) throw ApiError(400, "deluge did not add the torrent");
+  return ApiResponse::ok(
+      {{"success", true}, {"message", "Torrent added successfully"}, {"torrent_id", tid}});
+}
+
+// The handlers, one per route: each checks what it can on the I/O thread, then asks deluged.
+
+void list(const D& d, ApiRequest& req, Responder respond) {
+  json filter = state_filter(req.query_or("state"));
+  with_rpc(d, std::move(respond), [filter](deluge::RpcClient& rpc) {
+    // One round trip for the whole list, written out as it is read: no tree.
+    auto reply =
+        rpc.call_raw("core.get_torrents_status", json::array({filter, torrent_list_keys()}));
+    ApiResponse resp;
+    resp.body = torrent_list_body(reply.result());
+    return resp;
+  });
+}
+
+void add(const D& d, ApiRequest& req, Responder respond) {
+  AddRequest a = read_add(*d, req);
+  with_rpc(d, std::move(respond),
+           [a = std::move(a)](deluge::RpcClient& rpc) { return add_to_deluge(a, rpc); });
+}
+
+void details(const D& d, ApiRequest& req, Responder respond) {
+  std::string id = valid_id(req);
+  with_rpc(d, std::move(respond), [id](deluge::RpcClient& rpc) {
+    json status = status_of(rpc, id, torrent_detail_keys());
+    return ApiResponse::ok({{"success", true}, {"torrent", torrent_detail_json(id, status)}});
+  });
+}
+
+void set_paused(const D& d, ApiRequest& req, Responder respond, bool paused) {
+  std::string id = valid_id(req);
+  with_rpc(d, std::move(respond), [id, paused](deluge::RpcClient& rpc) {
+    status_of(rpc, id, json::array({"name"}));
+    rpc.call(paused ? "core.pause_torrent" : "core.resume_torrent", json::array({id}));
+    return ApiResponse::ok(
+        {{"success", true}, {"message", "Torrent " + id + (paused ? " paused" : " resumed")}});
+  });
+}
+
+void pause(const D& d, ApiRequest& req, Responder respond) {
+  set_paused(d, req, std::move(respond), true);
+}
+
+void resume(const D& d, ApiRequest& req, Responder respond) {
+  set_paused(d, req, std::move(respond), false);
+}
+
+void remove(const D& d, ApiRequest& req, Responder respond) {
+  std::string id = valid_id(req);
+  bool remove_data = http::optional_bool(req.json, "remove_data").value_or(false);
+  with_rpc(d, std::move(respond), [id, remove_data](deluge::RpcClient& rpc) {
+    status_of(rpc, id, json::array({"name"}));
+    rpc.call("core.remove_torrent", json::array({id, remove_data}));
+    return ApiResponse::ok({{"success", true}, {"message", "Torrent " + id + " removed"}});
+  });
+}
+
+void stats(const D& d, ApiRequest&, Responder respond) {
+  with_rpc(d, std::move(respond), [](deluge::RpcClient& rpc) {
+    json status = rpc.call("core.get_session_status", json::array({session_keys()}));
+    return ApiResponse::ok({{"success", true}, {"stats", session_json(status)}});
+  });
+}
+
+void peers(const D& d, ApiRequest& req, Responder respond) {
+  std::string id = valid_id(req);
+  with_rpc(d, std::move(respond), [id](deluge::RpcClient& rpc) {
+    json s = status_of(rpc, id, json::array({"peers"}));
+    json list = json::array();
+    for (const auto& p : s.value("peers", json::array())) list.push_back(peer_json(p));
+    return ApiResponse::ok({{"success", true}, {"peers", list}, {"count", list.size()}});
+  });
+}
+
 }  // namespace
 
 void add_deluge_routes(http::Router& router, deluge::DelugeService* svc,
                        const files::PathPolicy* paths, Post blocking) {
-  // Every call needs the daemon: 503 before anything else when it is not running.
-  auto run = [svc, blocking](Responder respond, std::function<ApiResponse(deluge::RpcClient&)> f) {
-    answer_on(blocking, std::move(respond), [svc, f = std::move(f)]() -> ApiResponse {
-      try {
-        auto rpc = svc->rpc();  // held: a concurrent stop cannot free it under the call
-        return f(*rpc);
-      } catch (const ServiceError& e) {
-        return ApiResponse::error(503, "deluge is not running", e.what());
-      } catch (const RpcError& e) {
-        int status = e.kind == RpcError::Kind::remote ? 400 : 503;
-        if (e.remote_type == "InvalidTorrentError") status = 404;
-        std::string what = e.what();
-        if (e.remote_type == "AddTorrentError" && what.find("already") != std::string::npos) {
-          // "Torrent already in session (<id>)."
-          std::smatch m;
-          ApiResponse conflict = ApiResponse::error(409, "torrent already added", what);
-          if (std::regex_search(what, m, std::regex("[0-9a-f]{40}")))
-            conflict.json["torrent_id"] = m.str();
-          return conflict;
-        }
-        return ApiResponse::error(status, "deluge refused the request", what);
-      } catch (const deluge::RencodeError& e) {
-        return ApiResponse::error(502, "unexpected reply from deluged", e.what());
-      }
-    });
-  };
+  auto deps = std::make_shared<const Deps>(Deps{svc, paths, std::move(blocking)});
+  auto bound = [&deps](auto f) { return handler(deps, f); };
+  const json message = s::reply({{"message", s::string()}}, {"message"});
 
-  router.add({"GET", "/services/deluge/torrents",
-              [run](ApiRequest& req, Responder respond) {
-                json filter = state_filter(req.query_or("state"));
-                run(std::move(respond), [filter](deluge::RpcClient& rpc) {
-                  // One round trip for the whole list, written out as it is read: no tree.
-                  auto reply = rpc.call_raw("core.get_torrents_status",
-                                            json::array({filter, torrent_list_keys()}));
-                  ApiResponse resp;
-                  resp.body = torrent_list_body(reply.result());
-                  return resp;
-                });
-              }},
+  router.add({"GET", "/services/deluge/torrents", bound(list)},
              {"deluge",
               "Every torrent",
               {{"state", "Keep only torrents in this Deluge state"}},
@@ -136,121 +339,8 @@ void add_deluge_routes(http::Router& router, deluge::DelugeService* svc,
                        {"torrents", "count"}),
               "",
               {400, 502, 503}});
-
   router.add(
-      {"POST", "/services/deluge/torrents",
-       [run, paths](ApiRequest& req, Responder respond) {
-         // JSON as the spec has it, or (beyond it) multipart/form-data with the .torrent in a
-         // part named "torrent" or "file" and optional download_path/paused fields.
-         std::optional<std::string> url, file, dest, uploaded;
-         bool paused = false;
-         std::string uploaded_name;
-         if (auto boundary = files::multipart_boundary(req.headers["content-type"])) {
-           std::map<std::string, std::string> fields;
-           std::string current;
-           files::MultipartParser parser(
-               *boundary, {[&](const files::PartHeaders& h) {
-                             current = h.name;
-                             if (h.filename && (h.name == "torrent" || h.name == "file")) {
-                               uploaded = "";
-                               uploaded_name = *h.filename;
-                             }
-                           },
-                           [&](const char* p, std::size_t n) {
-                             if (current == "torrent" || current == "file") {
-                               if (uploaded) uploaded->append(p, n);
-                             } else {
-                               fields[current].append(p, n);
-                             }
-                           },
-                           [] {}});
-           try {
-             parser.feed(req.body.data(), req.body.size());
-           } catch (const files::MultipartError& e) {
-             throw ApiError(400, "malformed multipart body", e.what());
-           }
-           if (!parser.done()) throw ApiError(400, "malformed multipart body", "it ends early");
-           if (!uploaded) throw ApiError(400, "no .torrent part", "name the part 'torrent'");
-           if (fields.count("download_path")) dest = fields["download_path"];
-           paused = fields["paused"] == "true" || fields["paused"] == "1";
-         } else {
-           if (!req.body.empty()) {
-             req.json = json::parse(req.body, nullptr, false);
-             if (req.json.is_discarded()) throw ApiError(400, "malformed JSON");
-           }
-           url = http::optional_string(req.json, "torrent_url");
-           file = http::optional_string(req.json, "torrent_file");
-           dest = http::optional_string(req.json, "download_path");
-           paused = http::optional_bool(req.json, "paused").value_or(false);
-           if (url.has_value() == file.has_value())
-             throw ApiError(400, "give exactly one of 'torrent_url' and 'torrent_file'");
-         }
-         if (dest && !std::filesystem::path(*dest).is_absolute())
-           throw ApiError(400, "'download_path' must be an absolute path");
-         json options = {{"add_paused", paused}};
-         if (dest) options["download_location"] = *dest;
-         std::string id, filedump, filename;
-         std::filesystem::path local;
-         bool magnet = url && url->starts_with("magnet:");
-         if (magnet) {
-           auto h = deluge::magnet_info_hash(*url);
-           if (!h) throw ApiError(400, "malformed magnet link", "it needs xt=urn:btih:HASH");
-           id = *h;
-         } else if (url) {
-           if (!url->starts_with("http://") && !url->starts_with("https://"))
-             throw ApiError(400, "'torrent_url' must be a magnet link or an http(s) URL");
-         } else if (uploaded) {
-           filedump = std::move(*uploaded);
-           auto h = deluge::torrent_info_hash(filedump);
-           if (!h) throw ApiError(400, "not a torrent file", uploaded_name);
-           id = *h;
-           filename = uploaded_name.empty() ? id + ".torrent" : uploaded_name;
-         } else {
-           std::filesystem::path p;
-           try {
-             p = paths->resolve(*file);
-           } catch (const files::Error& e) {
-             throw ApiError(e.code == files::Code::forbidden ? 403 : 400,
-                            "cannot read the torrent file", e.what());
-           }
-           local = p;  // read on the pool, not here on the I/O thread
-           filename = p.filename().string();
-         }
-         std::string u = url.value_or("");
-         run(std::move(respond), [id, u, magnet, options, filedump, local, filename,
-                                  shown = file.value_or("")](deluge::RpcClient& rpc) mutable {
-           if (!local.empty()) {
-             std::string error;
-             auto data = deluge::read_torrent_file(local, error);
-             if (!data) throw ApiError(400, "cannot read the torrent file", shown + ": " + error);
-             auto h = deluge::torrent_info_hash(*data);
-             if (!h) throw ApiError(400, "not a torrent file", shown);
-             id = *h;
-             filedump = std::move(*data);
-           }
-           if (!id.empty()) {
-             json s = rpc.call("core.get_torrent_status", json::array({id, json::array({"name"})}));
-             if (s.is_object() && !s.empty()) {
-               ApiResponse conflict = ApiResponse::error(409, "torrent already added", id);
-               conflict.json["torrent_id"] = id;
-               return conflict;
-             }
-           }
-           json added;
-           if (magnet)
-             added = rpc.call("core.add_torrent_magnet", json::array({u, options}));
-           else if (!u.empty())
-             added = rpc.call("core.add_torrent_url", json::array({u, options}));
-           else
-             added = rpc.call("core.add_torrent_file",
-                              json::array({filename, deluge::base64(filedump), options}));
-           std::string tid = added.is_string() ? added.get<std::string>() : id;
-           if (tid.empty()) throw ApiError(400, "deluge did not add the torrent");
-           return ApiResponse::ok(
-               {{"success", true}, {"message", "Torrent added successfully"}, {"torrent_id", tid}});
-         });
-       },
-       http::BodyKind::raw},
+      {"POST", "/services/deluge/torrents", bound(add), http::BodyKind::raw},
       {"deluge",
        "Add a torrent: a magnet or http(s) URL, a .torrent path, or (multipart) the file itself",
        {},
@@ -262,48 +352,7 @@ void add_deluge_routes(http::Router& router, deluge::DelugeService* svc,
        "",
        {403, 404, 409, 502, 503},
        {{"torrent_url", "magnet:?xt=urn:btih:example"}}});
-
-  router.add({"GET", "/services/deluge/torrents/{torrent_id}",
-              [run](ApiRequest& req, Responder respond) {
-                std::string id = valid_id(req);
-                run(std::move(respond), [id](deluge::RpcClient& rpc) {
-                  json keys = torrent_list_keys();
-                  for (const char* k : {"files", "file_progress", "trackers", "peers",
-                                        "tracker_host", "tracker_status"})
-                    keys.push_back(k);
-                  json s = status_of(rpc, id, keys);
-                  json t = torrent_json(id, s);
-                  t["num_peers"] = t["peers"];
-                  json files = json::array();
-                  const json& progress = s.value("file_progress", json::array());
-                  for (const auto& f : s.value("files", json::array())) {
-                    std::size_t i = f.value("index", 0);
-                    files.push_back({{"index", i},
-                                     {"path", f.value("path", "")},
-                                     {"size", f.value("size", 0LL)},
-                                     {"offset", f.value("offset", 0LL)},
-                                     {"progress", i < progress.size() ? progress[i] : json(0)}});
-                  }
-                  json trackers = json::array();
-                  // Deluge reports one status, of the tracker it last announced to.
-                  std::string host = s.value("tracker_host", "");
-                  for (const auto& tr : s.value("trackers", json::array())) {
-                    std::string url = tr.value("url", "");
-                    bool current = !host.empty() && url.find(host) != std::string::npos;
-                    trackers.push_back(
-                        {{"url", url},
-                         {"tier", tr.value("tier", 0)},
-                         {"status", current ? s.value("tracker_status", "") : std::string()}});
-                  }
-                  json peers = json::array();
-                  for (const auto& p : s.value("peers", json::array()))
-                    peers.push_back(peer_json(p));
-                  t["files"] = files;
-                  t["trackers"] = trackers;
-                  t["peers"] = peers;
-                  return ApiResponse::ok({{"success", true}, {"torrent", t}});
-                });
-              }},
+  router.add({"GET", "/services/deluge/torrents/{torrent_id}", bound(details)},
              {"deluge",
               "One torrent in detail: files, trackers",
               {},
@@ -311,74 +360,22 @@ void add_deluge_routes(http::Router& router, deluge::DelugeService* svc,
               s::reply({{"torrent", s::object({})}}, {"torrent"}),
               "",
               {400, 404, 502, 503}});
-
-  for (const char* action : {"pause", "resume"}) {
-    std::string verb = action;
-    router.add(
-        {"POST", "/services/deluge/torrents/{torrent_id}/" + verb,
-         [run, verb](ApiRequest& req, Responder respond) {
-           std::string id = valid_id(req);
-           run(std::move(respond), [id, verb](deluge::RpcClient& rpc) {
-             status_of(rpc, id, json::array({"name"}));
-             rpc.call("core." + verb + "_torrent", json::array({id}));
-             return ApiResponse::ok(
-                 {{"success", true},
-                  {"message", "Torrent " + id + (verb == "pause" ? " paused" : " resumed")}});
-           });
-         }},
-        {"deluge",
-         "Pause or resume a torrent (" + verb + ")",
-         {},
-         nullptr,
-         s::reply({{"message", s::string()}}, {"message"}),
-         "",
-         {400, 404, 502, 503}});
-  }
-
+  router.add({"POST", "/services/deluge/torrents/{torrent_id}/pause", bound(pause)},
+             {"deluge", "Pause a torrent", {}, nullptr, message, "", {400, 404, 502, 503}});
+  router.add({"POST", "/services/deluge/torrents/{torrent_id}/resume", bound(resume)},
+             {"deluge", "Resume a torrent", {}, nullptr, message, "", {400, 404, 502, 503}});
+  router.add({"POST", "/services/deluge/torrents/{torrent_id}/remove", bound(remove),
+              http::BodyKind::json},
+             {"deluge",
+              "Remove a torrent, with its data if asked",
+              {},
+              s::object({{"remove_data", s::boolean()}}),
+              message,
+              "",
+              {404, 502, 503},
+              {{"remove_data", false}}});
   router.add(
-      {"POST", "/services/deluge/torrents/{torrent_id}/remove",
-       [run](ApiRequest& req, Responder respond) {
-         std::string id = valid_id(req);
-         bool remove_data = http::optional_bool(req.json, "remove_data").value_or(false);
-         run(std::move(respond), [id, remove_data](deluge::RpcClient& rpc) {
-           status_of(rpc, id, json::array({"name"}));
-           rpc.call("core.remove_torrent", json::array({id, remove_data}));
-           return ApiResponse::ok({{"success", true}, {"message", "Torrent " + id + " removed"}});
-         });
-       },
-       http::BodyKind::json},
-      {"deluge",
-       "Remove a torrent, with its data if asked",
-       {},
-       s::object({{"remove_data", s::boolean()}}),
-       s::reply({{"message", s::string()}}, {"message"}),
-       "",
-       {404, 502, 503},
-       {{"remove_data", false}}});
-
-  router.add(
-      {"GET", "/services/deluge/stats",
-       [run](ApiRequest&, Responder respond) {
-         run(std::move(respond), [](deluge::RpcClient& rpc) {
-           json s = rpc.call(
-               "core.get_session_status",
-               json::array(
-                   {json::array({"upload_rate", "download_rate", "dht_nodes", "payload_upload_rate",
-                                 "payload_download_rate", "peer.num_peers_connected",
-                                 "peer.num_tcp_peers", "peer.num_utp_peers"})}));
-           auto n = [&](const char* k) { return static_cast<long long>(number_field(s, k)); };
-           return ApiResponse::ok(
-               {{"success", true},
-                {"stats",
-                 {{"upload_rate", n("upload_rate")},
-                  {"download_rate", n("download_rate")},
-                  {"dht_nodes", n("dht_nodes")},
-                  {"num_peers", n("peer.num_peers_connected")},
-                  {"num_connections", n("peer.num_tcp_peers") + n("peer.num_utp_peers")},
-                  {"payload_upload_rate", n("payload_upload_rate")},
-                  {"payload_download_rate", n("payload_download_rate")}}}});
-         });
-       }},
+      {"GET", "/services/deluge/stats", bound(stats)},
       {"deluge",
        "Deluge's session: rates, peers, connections",
        {},
@@ -388,18 +385,8 @@ void add_deluge_routes(http::Router& router, deluge::DelugeService* svc,
            {"stats"}),
        "",
        {502, 503}});
-
   router.add(
-      {"GET", "/services/deluge/peers/{torrent_id}",
-       [run](ApiRequest& req, Responder respond) {
-         std::string id = valid_id(req);
-         run(std::move(respond), [id](deluge::RpcClient& rpc) {
-           json s = status_of(rpc, id, json::array({"peers"}));
-           json peers = json::array();
-           for (const auto& p : s.value("peers", json::array())) peers.push_back(peer_json(p));
-           return ApiResponse::ok({{"success", true}, {"peers", peers}, {"count", peers.size()}});
-         });
-       }},
+      {"GET", "/services/deluge/peers/{torrent_id}", bound(peers)},
       {"deluge",
        "A torrent's peers",
        {},

@@ -192,4 +192,64 @@ json peer_json(const json& p) {
           {"seed", p.value("seed", 0) != 0}};
 }
 
+const json& torrent_detail_keys() {
+  static const json keys = [] {
+    json k = torrent_list_keys();
+    for (const char* extra :
+         {"files", "file_progress", "trackers", "peers", "tracker_host", "tracker_status"})
+      k.push_back(extra);
+    return k;
+  }();
+  return keys;
+}
+
+json torrent_detail_json(const std::string& id, const json& s) {
+  json t = torrent_json(id, s);
+  t["num_peers"] = t["peers"];
+  json files = json::array();
+  const json& progress = s.value("file_progress", json::array());
+  for (const auto& f : s.value("files", json::array())) {
+    std::size_t i = f.value("index", 0);
+    files.push_back({{"index", i},
+                     {"path", f.value("path", "")},
+                     {"size", f.value("size", 0LL)},
+                     {"offset", f.value("offset", 0LL)},
+                     {"progress", i < progress.size() ? progress[i] : json(0)}});
+  }
+  json trackers = json::array();
+  // Deluge reports one status, of the tracker it last announced to.
+  std::string host = s.value("tracker_host", "");
+  for (const auto& tr : s.value("trackers", json::array())) {
+    std::string url = tr.value("url", "");
+    bool current = !host.empty() && url.find(host) != std::string::npos;
+    trackers.push_back({{"url", url},
+                        {"tier", tr.value("tier", 0)},
+                        {"status", current ? s.value("tracker_status", "") : std::string()}});
+  }
+  json peers = json::array();
+  for (const auto& p : s.value("peers", json::array())) peers.push_back(peer_json(p));
+  t["files"] = std::move(files);
+  t["trackers"] = std::move(trackers);
+  t["peers"] = std::move(peers);
+  return t;
+}
+
+const json& session_keys() {
+  static const json keys = json::array(
+      {"upload_rate", "download_rate", "dht_nodes", "payload_upload_rate", "payload_download_rate",
+       "peer.num_peers_connected", "peer.num_tcp_peers", "peer.num_utp_peers"});
+  return keys;
+}
+
+json session_json(const json& s) {
+  auto n = [&](const char* k) { return static_cast<long long>(number_field(s, k)); };
+  return {{"upload_rate", n("upload_rate")},
+          {"download_rate", n("download_rate")},
+          {"dht_nodes", n("dht_nodes")},
+          {"num_peers", n("peer.num_peers_connected")},
+          {"num_connections", n("peer.num_tcp_peers") + n("peer.num_utp_peers")},
+          {"payload_upload_rate", n("payload_upload_rate")},
+          {"payload_download_rate", n("payload_download_rate")}};
+}
+
 }  // namespace moccha::api

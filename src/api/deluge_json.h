@@ -27,4 +27,13 @@ std::string torrent_list_body(std::string_view rencoded);
 // A peer from get_torrent_status's "peers". Deluge exposes no peer id: ours is ip:port.
 nlohmann::json peer_json(const nlohmann::json& peer);
 
+// One torrent in detail: its list fields, files with progress, trackers (the one Deluge last
+// announced to carries its status) and peers, from a status asked with torrent_detail_keys().
+const nlohmann::json& torrent_detail_keys();
+nlohmann::json torrent_detail_json(const std::string& id, const nlohmann::json& status);
+
+// Deluge's session figures (core.get_session_status with session_keys()) in the API's shape.
+const nlohmann::json& session_keys();
+nlohmann::json session_json(const nlohmann::json& status);
+
 }  // namespace moccha::api

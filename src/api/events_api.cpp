@@ -3,6 +3,7 @@
 #include <charconv>
 #include <memory>
 
+#include "api/work.h"
 #include "http/router.h"
 #include "services/events.h"
 
@@ -65,32 +66,34 @@ class EventStream : public http::BodyStream {
   bool started_ = false;
 };
 
+// GET /events: from the id the client gives (header or query), else from now.
+ApiResponse open_stream(EventBus* bus, const ApiRequest& req) {
+  std::string last = req.query_or("last_event_id");
+  if (auto h = req.headers.find("last-event-id"); h != req.headers.end()) last = h->second;
+  std::int64_t after = bus->last_id();
+  bool reset = false;
+  if (!last.empty()) {
+    std::int64_t id = 0;
+    auto [p, ec] = std::from_chars(last.data(), last.data() + last.size(), id);
+    if (ec != std::errc() || p != last.data() + last.size() || id < 0)
+      throw ApiError(400, "bad Last-Event-ID", "an event id is a number");
+    // An id from the future is from another agent: start afresh.
+    if (id > after)
+      reset = true;
+    else
+      after = id;
+  }
+  ApiResponse r;
+  r.content_type = "text/event-stream";
+  r.headers = {{"Cache-Control", "no-cache"}, {"X-Accel-Buffering", "no"}};
+  r.stream = std::make_shared<EventStream>(bus, after, reset);
+  return r;
+}
+
 }  // namespace
 
 void add_events_routes(http::Router& router, EventBus* bus) {
-  router.add({"GET", "/events", http::sync([bus](const ApiRequest& req) {
-                std::string last = req.query_or("last_event_id");
-                if (auto h = req.headers.find("last-event-id"); h != req.headers.end())
-                  last = h->second;
-                std::int64_t after = bus->last_id();
-                bool reset = false;
-                if (!last.empty()) {
-                  std::int64_t id = 0;
-                  auto [p, ec] = std::from_chars(last.data(), last.data() + last.size(), id);
-                  if (ec != std::errc() || p != last.data() + last.size() || id < 0)
-                    throw ApiError(400, "bad Last-Event-ID", "an event id is a number");
-                  // An id from the future is from another agent: start afresh.
-                  if (id > after)
-                    reset = true;
-                  else
-                    after = id;
-                }
-                ApiResponse r;
-                r.content_type = "text/event-stream";
-                r.headers = {{"Cache-Control", "no-cache"}, {"X-Accel-Buffering", "no"}};
-                r.stream = std::make_shared<EventStream>(bus, after, reset);
-                return r;
-              })},
+  router.add({"GET", "/events", answers(bus, open_stream)},
              {"events",
               "The event stream (Server-Sent Events): service.*, download.*, task.finished",
               {{"last_event_id", "Replay what came after this id (or the Last-Event-ID header)"}},

@@ -197,33 +197,87 @@ auto files_errors(F f) {
   }
 }
 
+using D = std::shared_ptr<FilesApiDeps>;
+
+// The handlers, one per route: each reads its parameters on the I/O thread, then touches the
+// disk on the blocking pool. The table is below.
+
+void list(const D& d, ApiRequest& req, Responder respond) {
+  std::string path = req.query_or("path");
+  files::ListOptions o;
+  std::string why;
+  if (!files::parse_sort(req.query_or("sort"), req.query_or("order"), o, why))
+    throw ApiError(400, "invalid query parameter", why);
+  o.offset = count_query(req, "offset").value_or(0);
+  o.limit = count_query(req, "limit");
+  off_thread(*d, std::move(respond), [d, path, o] {
+    fs::path dir = d->policy->resolve(path);
+    std::vector<files::Entry> entries = files::list_dir(*d->policy, dir);
+    ApiResponse r;
+    r.body = files::listing_json(dir.string(), entries, o);
+    bool large = entries.size() > 10000;
+    entries = {};
+    // A big listing's memory goes back to the system, not to malloc's free lists.
+    if (large) ::malloc_trim(0);
+    return r;
+  });
+}
+
+void remove(const D& d, ApiRequest& req, Responder respond) {
+  std::string path = req.query_or("path");
+  if (path.empty()) throw ApiError(400, "missing query parameter 'path'");
+  bool recursive = bool_value(req.query_or("recursive"), false);
+  off_thread(*d, std::move(respond), [d, path, recursive] {
+    fs::path p = d->policy->resolve(path);
+    if (p == d->policy->workspace() || p == p.root_path())
+      throw ApiError(403, "forbidden", "refusing to delete " + p.string());
+    files::remove_path(*d->policy, p, recursive);
+    return ApiResponse::ok({{"success", true}, {"deleted", p.string()}});
+  });
+}
+
+void mkdir(const D& d, ApiRequest& req, Responder respond) {
+  std::string path = http::require_string(req.json, "path");
+  bool parents = http::optional_bool(req.json, "parents").value_or(true);
+  off_thread(*d, std::move(respond), [d, path, parents] {
+    fs::path p = d->policy->resolve(path, false);
+    files::make_dir(*d->policy, p, parents);
+    return ApiResponse{201, {{"success", true}, {"path", p.string()}}};
+  });
+}
+
+void move(const D& d, ApiRequest& req, Responder respond) {
+  std::string from = http::require_string(req.json, "from");
+  std::string to = http::require_string(req.json, "to");
+  bool overwrite = http::optional_bool(req.json, "overwrite").value_or(false);
+  off_thread(*d, std::move(respond), [d, from, to, overwrite] {
+    fs::path src = d->policy->resolve(from);
+    fs::path dst = d->policy->resolve(to, false);
+    files::move_path(*d->policy, src, dst, overwrite);
+    return ApiResponse::ok({{"success", true}, {"from", src.string()}, {"to", dst.string()}});
+  });
+}
+
+std::unique_ptr<http::BodySink> open_upload(const D& d, ApiRequest& req) {
+  auto boundary = files::multipart_boundary(req.headers["content-type"]);
+  if (!boundary)
+    throw ApiError(400, "expected multipart/form-data",
+                   "send the file as a form part named 'file' (or PUT /files/{path})");
+  return files_errors([&] { return std::make_unique<UploadSink>(*d, req, *boundary); });
+}
+
+std::unique_ptr<http::BodySink> open_put(const D& d, ApiRequest& req) {
+  return files_errors([&] { return std::make_unique<PutSink>(*d, req); });
+}
+
 }  // namespace
 
 void add_files_routes(http::Router& router, FilesApiDeps deps) {
   auto d = std::make_shared<FilesApiDeps>(std::move(deps));
+  auto bound = [&d](auto f) { return handler(d, f); };
 
   router.add(
-      {"GET", "/files",
-       [d](ApiRequest& req, Responder respond) {
-         std::string path = req.query_or("path");
-         files::ListOptions o;
-         std::string why;
-         if (!files::parse_sort(req.query_or("sort"), req.query_or("order"), o, why))
-           throw ApiError(400, "invalid query parameter", why);
-         o.offset = count_query(req, "offset").value_or(0);
-         o.limit = count_query(req, "limit");
-         off_thread(*d, std::move(respond), [d, path, o] {
-           fs::path dir = d->policy->resolve(path);
-           std::vector<files::Entry> entries = files::list_dir(*d->policy, dir);
-           ApiResponse r;
-           r.body = files::listing_json(dir.string(), entries, o);
-           bool large = entries.size() > 10000;
-           entries = {};
-           // A big listing's memory goes back to the system, not to malloc's free lists.
-           if (large) ::malloc_trim(0);
-           return r;
-         });
-       }},
+      {"GET", "/files", bound(list)},
       {"files",
        "List a directory, paged and sorted",
        {{"path", "The directory (default: the workspace)"},
@@ -245,19 +299,7 @@ void add_files_routes(http::Router& router, FilesApiDeps deps) {
        "",
        {400, 403, 404}});
 
-  router.add({"DELETE", "/files",
-              [d](ApiRequest& req, Responder respond) {
-                std::string path = req.query_or("path");
-                if (path.empty()) throw ApiError(400, "missing query parameter 'path'");
-                bool recursive = bool_value(req.query_or("recursive"), false);
-                off_thread(*d, std::move(respond), [d, path, recursive] {
-                  fs::path p = d->policy->resolve(path);
-                  if (p == d->policy->workspace() || p == p.root_path())
-                    throw ApiError(403, "forbidden", "refusing to delete " + p.string());
-                  files::remove_path(*d->policy, p, recursive);
-                  return ApiResponse::ok({{"success", true}, {"deleted", p.string()}});
-                });
-              }},
+  router.add({"DELETE", "/files", bound(remove)},
              {"files",
               "Delete a file, or a directory (recursive=true for a non-empty one)",
               {{"path", "What to delete"},
@@ -267,17 +309,7 @@ void add_files_routes(http::Router& router, FilesApiDeps deps) {
               "",
               {400, 403, 404, 409}});
 
-  router.add({"POST", "/files/mkdir",
-              [d](ApiRequest& req, Responder respond) {
-                std::string path = http::require_string(req.json, "path");
-                bool parents = http::optional_bool(req.json, "parents").value_or(true);
-                off_thread(*d, std::move(respond), [d, path, parents] {
-                  fs::path p = d->policy->resolve(path, false);
-                  files::make_dir(*d->policy, p, parents);
-                  return ApiResponse{201, {{"success", true}, {"path", p.string()}}};
-                });
-              },
-              http::BodyKind::json},
+  router.add({"POST", "/files/mkdir", bound(mkdir), http::BodyKind::json},
              {"files",
               "Make a directory (and its parents)",
               {},
@@ -288,20 +320,7 @@ void add_files_routes(http::Router& router, FilesApiDeps deps) {
               {{"path", "projects/new"}},
               201});
 
-  router.add({"POST", "/files/move",
-              [d](ApiRequest& req, Responder respond) {
-                std::string from = http::require_string(req.json, "from");
-                std::string to = http::require_string(req.json, "to");
-                bool overwrite = http::optional_bool(req.json, "overwrite").value_or(false);
-                off_thread(*d, std::move(respond), [d, from, to, overwrite] {
-                  fs::path src = d->policy->resolve(from);
-                  fs::path dst = d->policy->resolve(to, false);
-                  files::move_path(*d->policy, src, dst, overwrite);
-                  return ApiResponse::ok(
-                      {{"success", true}, {"from", src.string()}, {"to", dst.string()}});
-                });
-              },
-              http::BodyKind::json},
+  router.add({"POST", "/files/move", bound(move), http::BodyKind::json},
              {"files",
               "Move or rename a file or directory",
               {},
@@ -313,13 +332,8 @@ void add_files_routes(http::Router& router, FilesApiDeps deps) {
               {{"from", "a.txt"}, {"to", "b.txt"}}});
 
   http::Route upload{"POST", "/upload", nullptr, http::BodyKind::stream};
-  upload.open_sink = [d](ApiRequest& req) -> std::unique_ptr<http::BodySink> {
-    auto boundary = files::multipart_boundary(req.headers["content-type"]);
-    if (!boundary)
-      throw ApiError(400, "expected multipart/form-data",
-                     "send the file as a form part named 'file' (or PUT /files/{path})");
-    return files_errors([&] { return std::make_unique<UploadSink>(*d, req, *boundary); });
-  };
+  upload.open_sink = [d](ApiRequest& req) { return open_upload(d, req); };
+
   router.add(std::move(upload), {"files",
                                  "Upload files (multipart/form-data: path and overwrite fields, "
                                  "then file parts); all or none are stored",
@@ -336,9 +350,8 @@ void add_files_routes(http::Router& router, FilesApiDeps deps) {
                                  {400, 403, 409, 413, 507}});
 
   http::Route put{"PUT", "/files/{path*}", nullptr, http::BodyKind::stream};
-  put.open_sink = [d](ApiRequest& req) -> std::unique_ptr<http::BodySink> {
-    return files_errors([&] { return std::make_unique<PutSink>(*d, req); });
-  };
+  put.open_sink = [d](ApiRequest& req) { return open_put(d, req); };
+
   router.add(std::move(put),
              {"files",
               "Write one file from the raw body, atomically",

@@ -1,7 +1,9 @@
 #include "api/system_api.h"
 
 #include <cmath>
+#include <memory>
 
+#include "api/work.h"
 #include "core/time_util.h"
 #include "http/router.h"
 #include "system/monitor.h"
@@ -55,21 +57,25 @@ json status_body(const SystemApiDeps& d) {
   return body;
 }
 
+ApiResponse health(const ApiRequest&) {
+  return ApiResponse::ok({{"status", "ok"}});
+}
+
+ApiResponse status(const std::shared_ptr<const SystemApiDeps>& d, const ApiRequest&) {
+  return ApiResponse::ok(status_body(*d));
+}
+
 }  // namespace
 
-void add_system_routes(http::Router& router, SystemApiDeps deps) {
-  router.add({"GET", "/health", http::sync([](const ApiRequest&) {
-                return ApiResponse::ok({{"status", "ok"}});
-              }),
-              http::BodyKind::none, /*is_public=*/true},
+void add_system_routes(http::Router& router, SystemApiDeps d) {
+  auto deps = std::make_shared<const SystemApiDeps>(std::move(d));
+  router.add({"GET", "/health", http::sync(health), http::BodyKind::none, /*is_public=*/true},
              {"system",
               "Liveness, answered without a key",
               {},
               nullptr,
               s::object({{"status", s::string("ok")}}, {"status"})});
-  router.add({"GET", "/status", http::sync([deps = std::move(deps)](const ApiRequest&) {
-                return ApiResponse::ok(status_body(deps));
-              })},
+  router.add({"GET", "/status", answers(deps, status)},
              {"system",
               "CPU, memory, disk and GPUs of the machine, and the kernel's counters",
               {},
