@@ -2,6 +2,7 @@
 
 #include "api/work.h"
 #include "core/metrics.h"
+#include "http/admission.h"
 #include "http/router.h"
 
 namespace moccha::api {
@@ -17,7 +18,9 @@ void add_metrics_routes(http::Router& router, MetricsApiDeps deps) {
           return r;
         });
       }};
-  route.second_key = deps.token;
+  route.also_accepts = [token = deps.token](std::string_view presented) {
+    return http::constant_time_equal(presented, token);  // false for an empty token
+  };
   route.doc = {"agent", "Prometheus metrics (text format 0.0.4), with the API key or metrics.token",
                {},      nullptr,
                nullptr, "text/plain"};

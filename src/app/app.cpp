@@ -20,6 +20,7 @@
 #include "api/openapi.h"
 #include "api/services_api.h"
 #include "api/system_api.h"
+#include "api/web_api.h"
 #include "app/agent_metrics.h"
 #include "core/log.h"
 #include "core/metrics.h"
@@ -29,6 +30,7 @@
 #include "files/paths.h"
 #include "http/router.h"
 #include "http/server.h"
+#include "http/web_guard.h"
 #include "services/aria2/aria2_downloads.h"
 #include "services/aria2/aria2_service.h"
 #include "services/deluge/deluge_downloads.h"
@@ -45,6 +47,7 @@
 #include "store/output_store.h"
 #include "system/monitor.h"
 #include "system/process.h"
+#include "web/sessions.h"
 
 namespace moccha::app {
 namespace {
@@ -203,12 +206,22 @@ int serve(Config config) {
   add_agent_collectors(
       metrics, {&monitor, &engine, &service_manager, &downloads, std::chrono::system_clock::now()});
   api::add_metrics_routes(router, {&metrics, config.metrics.token, daemons_pool.poster()});
+  // The dashboard: its pages, the browser's login and the overview's live figures.
+  web::WebSessions web_sessions(
+      db.get(), config.api_key,
+      std::chrono::seconds(static_cast<long long>(config.web.session_idle_hours * 3600)),
+      quick_pool.poster());
+  api::add_web_routes(router, {&web_sessions, &monitor, quick_pool.poster()});
+  // Names a browser may reach the agent by: loopback's, the configured ones, the tunnel's.
+  auto hosts = std::make_shared<http::HostList>(config.web.allowed_hosts);
+  hosts->add_source([tunnel] { return tunnel->public_url_now(); });
   // Last: the document of every route above, itself included.
   api::add_openapi_route(router, MOCCHA_VERSION);
 
   http::ServerOptions options{config.host,       static_cast<unsigned short>(config.port),
                               config.api_key,    config.limits,
-                              config.rate_limit, &metrics};
+                              config.rate_limit, &metrics,
+                              &web_sessions,     hosts};
   http::Server server(ioc, options, router);
   unsigned short port = 0;
   try {
@@ -219,12 +232,14 @@ int serve(Config config) {
     return 1;
   }
   tunnel->set_agent_port(port);
+  web_sessions.set_port(port);
   // Signals are caught before the banner: a supervisor may signal as soon as it reads it.
   boost::asio::signal_set signals(ioc, SIGINT, SIGTERM);
   signals.async_wait([&](boost::system::error_code ec, int sig) {
     if (ec) return;
     log::info("signal {}: shutting down", sig);
     events.close();  // event streams end now rather than at the grace's end
+    monitor.close_waits();
     // Requests still running when the grace ends are answered 503; the execution they wait
     // on is interrupted rather than left running into the kernel's end.
     server.shutdown([&] { ioc.stop(); }, [&] { engine.interrupt(); });
@@ -232,12 +247,16 @@ int serve(Config config) {
   server.start();
   // Services that ran when the agent last stopped come back, off the I/O thread; with
   // --tunnel the tunnel starts too and its public address is printed.
-  jobs_pool.post([&service_manager, tunnel, start_tunnel = config.start_tunnel] {
+  jobs_pool.post([&service_manager, &web_sessions, tunnel, start_tunnel = config.start_tunnel] {
     service_manager.autostart();
     if (start_tunnel) {
       try {
         service_manager.start("tunnel");
-        std::cout << "tunnel: " << tunnel->public_url() << std::endl;
+        std::string public_url = tunnel->public_url();
+        std::cout << "tunnel: " << public_url << std::endl;
+        if (!public_url.empty())  // a credential: printed for the user, never logged
+          std::cout << "dashboard login link (single use, 2 minutes): " << public_url
+                    << "/#login=" << web_sessions.login_code() << std::endl;
       } catch (const std::exception& e) {
         std::cout << "tunnel: not started: " << e.what() << std::endl;
         log::error("tunnel not started: {}", e.what());
@@ -254,6 +273,10 @@ int serve(Config config) {
   } else if (!key_file.empty()) {
     std::cout << "API key: stored in " << key_file << std::endl;
   }
+  // A credential: printed for the user (notebooks have no other way to log a browser in),
+  // never logged.
+  std::cout << "dashboard: " << url << "/ (login link, single use, 2 minutes: " << url
+            << "/#login=" << web_sessions.login_code() << ")" << std::endl;
   log::info("listening on {} (pid {}), data dir {}, workspace {}", url, ::getpid(), config.data_dir,
             config.workspace);
 

@@ -146,6 +146,8 @@ const std::vector<Option>& options() {
       MOCCHA_OPT(std::string, "pip.index_url", pip.index_url),
       MOCCHA_OPT(std::string, "metrics.token", metrics.token),
       MOCCHA_OPT(double, "pip.timeout_s", pip.timeout_s),
+      MOCCHA_OPT(Strings, "web.allowed_hosts", web.allowed_hosts),
+      MOCCHA_OPT(double, "web.session_idle_hours", web.session_idle_hours),
   };
   return table;
 }

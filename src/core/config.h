@@ -71,6 +71,14 @@ struct MetricsConfig {
   std::string token;
 };
 
+// The dashboard: who may reach it by name, and how long a browser stays logged in.
+struct WebConfig {
+  // Host names the dashboard answers besides IP literals, localhost and *.localhost ("*.x"
+  // allows x's subdomains); the tunnel's public name joins at run time.
+  std::vector<std::string> allowed_hosts;
+  double session_idle_hours = 12;  // a browser session unused this long is gone
+};
+
 struct Config {
   std::string host = "127.0.0.1";
   int port = 5000;       // 0: pick a free port
@@ -88,6 +96,7 @@ struct Config {
   ExecConfig exec;
   PipConfig pip;
   MetricsConfig metrics;
+  WebConfig web;
   bool start_tunnel = false;  // `serve --tunnel`: start the tunnel service and print its URL
 };
 

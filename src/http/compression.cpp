@@ -49,4 +49,23 @@ std::optional<std::string> gzip(std::string_view data) {
   return out;
 }
 
+std::optional<std::string> gunzip(std::string_view data, std::size_t size_hint) {
+  z_stream zs{};
+  if (inflateInit2(&zs, 15 + 16) != Z_OK) return std::nullopt;
+  std::string out(size_hint ? size_hint : data.size() * 4, '\0');
+  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
+  zs.avail_in = static_cast<uInt>(data.size());
+  int rc = Z_OK;
+  while (rc == Z_OK) {
+    if (zs.total_out == out.size()) out.resize(out.size() * 2 + 1024);
+    zs.next_out = reinterpret_cast<Bytef*>(out.data() + zs.total_out);
+    zs.avail_out = static_cast<uInt>(out.size() - zs.total_out);
+    rc = inflate(&zs, Z_NO_FLUSH);
+  }
+  inflateEnd(&zs);
+  if (rc != Z_STREAM_END) return std::nullopt;
+  out.resize(zs.total_out);
+  return out;
+}
+
 }  // namespace moccha::http

@@ -16,4 +16,7 @@ bool accepts_gzip(std::string_view accept_encoding);
 // The gzip member of `data` (fast level: the reply waits for it), or nullopt if zlib fails.
 std::optional<std::string> gzip(std::string_view data);
 
+// The bytes of a gzip member (`size_hint`: their size, when known), or nullopt if it is not one.
+std::optional<std::string> gunzip(std::string_view data, std::size_t size_hint = 0);
+
 }  // namespace moccha::http

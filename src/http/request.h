@@ -27,6 +27,7 @@ struct ApiRequest {
   std::string body;     // the raw body
   std::string client;   // peer address
   std::string request_id;
+  bool via_session = false;  // authenticated by the dashboard's cookie, not by a key
 
   // The query parameter or `fallback`.
   std::string query_or(const std::string& key, std::string fallback = {}) const;

@@ -36,8 +36,9 @@ struct Route {
   BodyKind body = BodyKind::none;
   bool is_public = false;      // no API key needed (/health)
   std::size_t body_limit = 0;  // 0: limits.max_body_bytes (max_upload_bytes for streams)
-  // A key this route takes besides the API key (GET /metrics: a scraper's metrics.token).
-  std::string second_key;
+  // A credential this route takes besides the API key, in the same headers (GET /metrics: a
+  // scraper's metrics.token; POST /auth/session: a one-time login code). Wrong ones slow down.
+  std::function<bool(std::string_view)> also_accepts;
   // For BodyKind::stream: called after the header, before any body is read; may throw
   // ApiError to refuse. The route's `handler` is not called.
   std::function<std::unique_ptr<BodySink>(ApiRequest&)> open_sink;

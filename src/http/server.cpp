@@ -39,6 +39,7 @@
 #include "http/compression.h"
 #include "http/rate_limiter.h"
 #include "http/router.h"
+#include "http/web_guard.h"
 
 namespace moccha::http {
 namespace {
@@ -55,6 +56,11 @@ std::string presented_key(const bhttp::request_header<>& h) {
   if (auto it = h.find("X-API-Key"); it != h.end()) return std::string(it->value());
   if (auto it = h.find(bhttp::field::authorization); it != h.end()) return bearer_key(it->value());
   return {};
+}
+
+std::string_view field_or(const bhttp::request_header<>& h, bhttp::field f) {
+  auto it = h.find(f);
+  return it == h.end() ? std::string_view() : std::string_view(it->value());
 }
 
 std::optional<std::string> bad_framing(const bhttp::request_header<>& h) {
@@ -193,6 +199,9 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
   awaitable<std::optional<std::string>> next_piece(BodyStream& body);
   awaitable<boost::system::error_code> send_file(beast::tcp_stream& stream, FileRange& file,
                                                  std::size_t& sent);
+  std::optional<ApiResponse> admit_session(const bhttp::request_header<>& h, ApiRequest& req,
+                                           const std::string& client,
+                                           std::chrono::milliseconds& delay);
   std::optional<ApiResponse> admit(const bhttp::request_header<>& h, const Router::Match& m,
                                    const std::string& client, ApiRequest& req,
                                    std::optional<RateLimiter::Decision>& rate,
@@ -261,6 +270,44 @@ bool Server::Impl::evict_idle() {
   return true;
 }
 
+// A request without a key in a header: by the dashboard's session cookie, with its
+// cross-site checks (Origin, Sec-Fetch-Site, X-CSRF-Token), or a 401.
+std::optional<ApiResponse> Server::Impl::admit_session(const bhttp::request_header<>& h,
+                                                       ApiRequest& req, const std::string& client,
+                                                       std::chrono::milliseconds& delay) {
+  auto missing = [] {
+    return ApiResponse::error(401, "missing API key",
+                              "send it as X-API-Key or Authorization: Bearer");
+  };
+  if (!opt.sessions) return missing();
+  auto cookies = h.find(bhttp::field::cookie);
+  if (cookies == h.end()) return missing();  // not a guess: counted against nobody
+  auto cookie = cookie_value(cookies->value(), opt.sessions->cookie_name());
+  if (!cookie) return missing();
+  auto csrf = opt.sessions->csrf_of(*cookie);
+  if (!csrf) {
+    delay = auth_delay(limiter.hit("auth|" + client, Clock::now()), opt.rate_limit.auth_failures);
+    return ApiResponse::error(401, "session expired", "log in again with the API key");
+  }
+  auto optional_field = [&](std::string_view name) -> std::optional<std::string_view> {
+    auto it = h.find(name);
+    if (it == h.end()) return std::nullopt;
+    return std::string_view(it->value());
+  };
+  BrowserHeaders b{h.method_string(),
+                   field_or(h, bhttp::field::host),
+                   optional_field("Origin"),
+                   optional_field("Sec-Fetch-Site"),
+                   optional_field("X-CSRF-Token"),
+                   iequals(field_or(h, bhttp::field::upgrade), "websocket")};
+  if (auto why = cross_site_refusal(b, *csrf)) {
+    log::warn("refused a cross-site request from {}: {}", client, *why);
+    return ApiResponse::error(403, "cross-site request refused", *why);
+  }
+  req.via_session = true;
+  return std::nullopt;
+}
+
 std::optional<ApiResponse> Server::Impl::admit(const bhttp::request_header<>& h,
                                                const Router::Match& m, const std::string& client,
                                                ApiRequest& req,
@@ -269,14 +316,17 @@ std::optional<ApiResponse> Server::Impl::admit(const bhttp::request_header<>& h,
   auto now = Clock::now();
   const RateLimitConfig& rl = opt.rate_limit;
   bool is_public = m.route && m.route->is_public;
+  std::string key = presented_key(h);
+  // A browser's request (no key in a header) must name a host this agent answers to: a page
+  // on a rebound name cannot read the dashboard or use its session (DNS rebinding).
+  if (key.empty() && opt.hosts && !opt.hosts->allows(field_or(h, bhttp::field::host)))
+    return ApiResponse::error(403, "unknown Host",
+                              "this agent answers to its own names only (web.allowed_hosts)");
   if (!is_public) {
-    std::string key = presented_key(h);
-    if (key.empty())  // not a guess: counted against nobody
-      return ApiResponse::error(401, "missing API key",
-                                "send it as X-API-Key or Authorization: Bearer");
-    bool second =
-        m.route && !m.route->second_key.empty() && constant_time_equal(key, m.route->second_key);
-    if (!second && !constant_time_equal(key, opt.api_key)) {
+    if (key.empty()) {
+      if (auto refused = admit_session(h, req, client, delay)) return refused;
+    } else if (!(m.route && m.route->also_accepts && m.route->also_accepts(key)) &&
+               !constant_time_equal(key, opt.api_key)) {
       // Wrong keys slow down per address whatever the rate-limit switch says: it is what
       // keeps a key from being guessed.
       delay = auth_delay(limiter.hit("auth|" + client, now), rl.auth_failures);
@@ -734,6 +784,13 @@ awaitable<boost::system::error_code> Server::Impl::write_reply(beast::tcp_stream
   res.set(bhttp::field::server, "moccha");
   res.set(bhttp::field::content_type, resp.content_type);
   res.set("X-Request-Id", req.request_id);
+  // On every reply, the dashboard's pages set their own policy: nothing here runs as a page
+  // (a user's file opened in a tab included), is framed, sniffed or leaks the address.
+  res.set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'; sandbox");
+  res.set("X-Content-Type-Options", "nosniff");
+  res.set("X-Frame-Options", "DENY");
+  res.set("Referrer-Policy", "no-referrer");
+  res.set("Cross-Origin-Resource-Policy", "same-origin");
   for (auto& [k, v] : resp.headers) res.set(k, v);
   res.body() =
       resp.body ? std::move(*resp.body)

@@ -26,6 +26,8 @@ class Registry;
 namespace moccha::http {
 
 class Router;
+class HostList;
+class SessionAuth;
 
 struct ServerOptions {
   std::string host = "127.0.0.1";
@@ -36,6 +38,11 @@ struct ServerOptions {
   // When set: requests by route pattern and status, their latency, open connections, refusals
   // for rate and for auth (moccha_http_*). Must outlive the server.
   metrics::Registry* metrics = nullptr;
+  // The dashboard's browser sessions: a request without a key may carry their cookie, and is
+  // then held to the cross-site checks of http/web_guard.h. Must outlive the server.
+  SessionAuth* sessions = nullptr;
+  // When set, a request without a key must name one of these hosts (else 403).
+  std::shared_ptr<const HostList> hosts;
 };
 
 class Server {

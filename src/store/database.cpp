@@ -75,6 +75,9 @@ Database::Database(const std::string& path, Retention keep) : keep_(keep) {
   exec(
       "CREATE TABLE IF NOT EXISTS downloads (service TEXT, id TEXT, body TEXT, seq INTEGER, "
       "PRIMARY KEY (service, id))");
+  exec(
+      "CREATE TABLE IF NOT EXISTS web_sessions (id_hash TEXT PRIMARY KEY, csrf TEXT, "
+      "created INTEGER, last_seen INTEGER, key_tag TEXT)");
 }
 
 Database::~Database() {
@@ -227,6 +230,40 @@ void Database::delete_download(const std::string& service, const std::string& id
   bind_text(s.get(), 1, service);
   bind_text(s.get(), 2, id);
   step_done(db_, s.get());
+}
+
+void Database::save_web_session(const WebSession& w, const std::string& key_tag) {
+  std::lock_guard lock(mu_);
+  auto s = prepare(db_,
+                   "INSERT INTO web_sessions (id_hash, csrf, created, last_seen, key_tag) "
+                   "VALUES (?, ?, ?, ?, ?) "
+                   "ON CONFLICT (id_hash) DO UPDATE SET last_seen = excluded.last_seen");
+  bind_text(s.get(), 1, w.id_hash);
+  bind_text(s.get(), 2, w.csrf_token);
+  sqlite3_bind_int64(s.get(), 3, w.created);
+  sqlite3_bind_int64(s.get(), 4, w.last_seen);
+  bind_text(s.get(), 5, key_tag);
+  step_done(db_, s.get());
+}
+
+void Database::delete_web_session(const std::string& id_hash) {
+  std::lock_guard lock(mu_);
+  auto s = prepare(db_, "DELETE FROM web_sessions WHERE id_hash = ?");
+  bind_text(s.get(), 1, id_hash);
+  step_done(db_, s.get());
+}
+
+std::vector<Database::WebSession> Database::web_sessions(const std::string& key_tag) {
+  std::lock_guard lock(mu_);
+  auto drop = prepare(db_, "DELETE FROM web_sessions WHERE key_tag IS NOT ?");
+  bind_text(drop.get(), 1, key_tag);
+  step_done(db_, drop.get());
+  auto s = prepare(db_, "SELECT id_hash, csrf, created, last_seen FROM web_sessions");
+  std::vector<WebSession> out;
+  while (sqlite3_step(s.get()) == SQLITE_ROW)
+    out.push_back({text(s.get(), 0), text(s.get(), 1), sqlite3_column_int64(s.get(), 2),
+                   sqlite3_column_int64(s.get(), 3)});
+  return out;
 }
 
 }  // namespace moccha::store

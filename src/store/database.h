@@ -55,6 +55,19 @@ class Database {
   std::map<std::string, nlohmann::json> downloads(const std::string& service);
   void delete_download(const std::string& service, const std::string& id);
 
+  // Dashboard sessions, by the SHA-256 of their cookie (the cookie itself is never stored),
+  // and `key_tag`: which API key made them (a new key drops them all).
+  struct WebSession {
+    std::string id_hash;
+    std::string csrf_token;
+    long long created = 0;    // unix seconds
+    long long last_seen = 0;  // unix seconds
+  };
+  void save_web_session(const WebSession& s, const std::string& key_tag);
+  void delete_web_session(const std::string& id_hash);
+  // The sessions made under `key_tag`; those of another key are deleted.
+  std::vector<WebSession> web_sessions(const std::string& key_tag);
+
  private:
   void exec(const char* sql);
   void prune_history_locked(long long newest);

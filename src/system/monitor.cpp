@@ -14,6 +14,11 @@ void Monitor::read_memory_and_disk() {
     if (auto m = parse_meminfo(*text)) snap_.memory = *m;
   if (auto d = disk_usage(disk_path_)) snap_.disk = *d;
   snap_.cpu_count = cpu_count();
+  if (auto text = read_file("/proc/net/dev"))
+    if (auto n = parse_net_dev(*text)) snap_.net = *n;
+  if (auto text = read_file("/proc/self/status"))
+    if (auto rss = parse_rss_bytes(*text)) snap_.agent_rss_bytes = *rss;
+  snap_.taken = std::chrono::system_clock::now();
 }
 
 Monitor::~Monitor() {
@@ -23,6 +28,28 @@ Monitor::~Monitor() {
   }
   cv_.notify_all();
   if (thread_.joinable()) thread_.join();
+  // Waits still open are dropped, not called: what they would reach may be gone by now.
+}
+
+void Monitor::after_next_sample(std::function<void(bool)> f) {
+  {
+    std::lock_guard lock(mu_);
+    if (!waits_closed_) {
+      waiting_.push_back(std::move(f));
+      return;
+    }
+  }
+  f(false);
+}
+
+void Monitor::close_waits() {
+  std::vector<std::function<void(bool)>> waiting;
+  {
+    std::lock_guard lock(mu_);
+    waits_closed_ = true;
+    waiting.swap(waiting_);
+  }
+  for (auto& f : waiting) f(false);
 }
 
 void Monitor::start() {
@@ -56,6 +83,11 @@ void Monitor::loop() {
     if (last && now) snap_.cpu_pct = cpu_percent(*last, *now);
     read_memory_and_disk();
     last = now;
+    std::vector<std::function<void(bool)>> waiting;
+    waiting.swap(waiting_);
+    lock.unlock();
+    for (auto& f : waiting) f(true);
+    lock.lock();
   }
 }
 

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -25,6 +26,9 @@ class Monitor {
     Memory memory;
     Disk disk;  // of the watched path
     std::vector<GpuInfo> gpus;
+    NetBytes net;                       // totals since boot, loopback left out
+    std::uint64_t agent_rss_bytes = 0;  // this process's
+    std::chrono::system_clock::time_point taken;
   };
 
   // `cpu_interval`: the window CPU use is measured over; memory and the disk holding
@@ -35,6 +39,11 @@ class Monitor {
 
   void start();
   Snapshot snapshot() const;
+  // Calls `f(true)` once, on the monitor's thread, after the next CPU sample; or `f(false)`
+  // when the waits are closed first (or already). `f` must not block.
+  void after_next_sample(std::function<void(bool)> f);
+  // Ends every wait now and refuses new ones (the agent is stopping: streams end).
+  void close_waits();
 
  private:
   void loop();
@@ -46,6 +55,8 @@ class Monitor {
   std::condition_variable cv_;
   bool stop_ = false;
   Snapshot snap_;
+  std::vector<std::function<void(bool)>> waiting_;
+  bool waits_closed_ = false;
   std::thread thread_;
 };
 

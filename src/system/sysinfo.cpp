@@ -75,6 +75,30 @@ std::optional<Disk> disk_usage(const std::string& path) {
               static_cast<std::uint64_t>(st.f_bavail) * st.f_frsize};
 }
 
+std::optional<NetBytes> parse_net_dev(std::string_view text) {
+  // "  eth0: RX-bytes packets errs drop fifo frame compressed multicast TX-bytes ..."
+  NetBytes total;
+  bool any = false;
+  std::istringstream in{std::string(text)};
+  std::string line;
+  while (std::getline(in, line)) {
+    auto colon = line.find(':');
+    if (colon == std::string::npos) continue;  // the two header lines
+    std::string name = line.substr(0, colon);
+    name.erase(0, name.find_first_not_of(' '));
+    std::istringstream fields(line.substr(colon + 1));
+    std::uint64_t v[9] = {};
+    for (auto& f : v)
+      if (!(fields >> f)) return std::nullopt;
+    any = true;
+    if (name == "lo") continue;
+    total.rx += v[0];
+    total.tx += v[8];
+  }
+  if (!any) return std::nullopt;
+  return total;
+}
+
 std::optional<std::uint64_t> parse_rss_bytes(std::string_view proc_status) {
   return kb_field(proc_status, "VmRSS");
 }

@@ -31,6 +31,13 @@ struct Disk {
 };
 std::optional<Disk> disk_usage(const std::string& path);
 
+// Bytes received and sent by every interface but loopback, from /proc/net/dev.
+struct NetBytes {
+  std::uint64_t rx = 0;
+  std::uint64_t tx = 0;
+};
+std::optional<NetBytes> parse_net_dev(std::string_view text);
+
 // Resident set size of this process, from /proc/self/status (VmRSS).
 std::optional<std::uint64_t> parse_rss_bytes(std::string_view proc_status);
 

@@ -224,7 +224,7 @@ json TunnelService::start_locked(const json& c) {
     throw ServiceError(ServiceError::Kind::bad_reply,
                        p.program + ": " + failure + " (its output: " + out.string() + ")");
   }
-  public_url_ = url;
+  set_public_url_locked(url);
   intended_ = true;
   log::info("tunnel up through {} (pid {}): {}", p.program, daemon_.pid(), url);
   return {
@@ -234,7 +234,7 @@ json TunnelService::start_locked(const json& c) {
 void TunnelService::stop() {
   std::lock_guard lock(mu_);
   intended_ = false;
-  public_url_.clear();
+  set_public_url_locked({});
   daemon_.stop(nullptr, std::chrono::seconds(3));
 }
 
@@ -246,6 +246,17 @@ bool TunnelService::running() {
 std::string TunnelService::public_url() {
   std::lock_guard lock(mu_);
   return daemon_.alive() ? public_url_ : std::string();
+}
+
+void TunnelService::set_public_url_locked(std::string url) {
+  public_url_ = url;
+  std::lock_guard lock(url_mu_);
+  url_now_ = std::move(url);
+}
+
+std::string TunnelService::public_url_now() const {
+  std::lock_guard lock(url_mu_);
+  return url_now_;
 }
 
 json TunnelService::status() {

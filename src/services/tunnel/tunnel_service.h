@@ -36,17 +36,22 @@ class TunnelService : public services::DaemonService {
   void set_agent_port(int port) { agent_port_ = port; }
   // The public address while the tunnel is up ("https://x.trycloudflare.com"), else empty.
   std::string public_url();
+  // The same, for a check on the I/O thread: never waits for a start in progress.
+  std::string public_url_now() const;
 
  private:
   struct Plan;  // the program to run and how to read its address
   Plan plan(const nlohmann::json& config) const;
   nlohmann::json start_locked(const nlohmann::json& config) override;
-  void on_death_locked() override { public_url_.clear(); }
+  void on_death_locked() override { set_public_url_locked({}); }
+  void set_public_url_locked(std::string url);
   std::string dir() const;
 
   std::string data_dir_;
   std::atomic<int> agent_port_{0};
   std::string public_url_;
+  mutable std::mutex url_mu_;  // guards url_now_, a copy of public_url_ read without mu_
+  std::string url_now_;
 };
 
 }  // namespace moccha::tunnel

@@ -1,0 +1,205 @@
+"""The dashboard in a real browser: Debian's Chromium, headless, driven by Debian's Selenium
+(run with /usr/bin/python3, which has it), against the real agent and a real deluged.
+
+Screenshots of each page in desktop, phone and dark layouts go to $MOCCHA_SCREENS (default
+build/screens) for review."""
+import http.server
+import json
+import os
+import sys
+import threading
+import time
+import unittest
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "integration"))
+from agent import Agent, wait_for  # noqa: E402
+
+from selenium import webdriver  # noqa: E402
+from selenium.webdriver.chrome.service import Service  # noqa: E402
+from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
+
+SCREENS = os.environ.get("MOCCHA_SCREENS") or os.path.join(
+    os.path.dirname(__file__), "..", "..", "build", "screens")
+
+
+def make_driver():
+    o = webdriver.ChromeOptions()
+    o.binary_location = "/usr/bin/chromium"
+    for a in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+              "--window-size=1280,800", "--no-first-run", "--disable-background-networking",
+              "--disable-component-update", "--disable-sync", "--disable-default-apps"):
+        o.add_argument(a)
+    o.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    service = Service(executable_path="/usr/bin/chromedriver")
+    return webdriver.Chrome(options=o, service=service)
+
+
+def testid(name):
+    return (By.CSS_SELECTOR, f'[data-testid="{name}"]')
+
+
+class Dashboard(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.agent = Agent()
+        cls.driver = make_driver()
+        cls.wait = WebDriverWait(cls.driver, 20)
+        os.makedirs(SCREENS, exist_ok=True)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.driver.quit()
+        cls.agent.stop()
+
+    def setUp(self):
+        self.driver.delete_all_cookies()
+        self.driver.get(self.agent.url + "/")
+        self.driver.get_log("browser")  # start each test with an empty console
+
+    def find(self, name):
+        return self.wait.until(lambda d: d.find_element(*testid(name)))
+
+    def log_in(self):
+        self.find("login-key").send_keys(self.agent.key)
+        self.find("login-submit").click()
+        self.find("overview-page")
+
+    def assert_clean_console(self):
+        bad = [e for e in self.driver.get_log("browser")
+               if e["level"] == "SEVERE" or "Content Security Policy" in e["message"]]
+        self.assertEqual(bad, [])
+
+    def shoot(self, name):
+        self.driver.save_screenshot(os.path.join(SCREENS, f"{name}.png"))
+
+    def test_log_in_see_the_overview_graph_live_and_log_out(self):
+        self.find("login-page")
+        self.log_in()
+        # The key is nowhere a script can read: not in storage, not in a cookie, not in the URL.
+        d = self.driver
+        storage = d.execute_script(
+            "return JSON.stringify([Object.entries(localStorage), Object.entries(sessionStorage)])")
+        self.assertNotIn(self.agent.key, storage)
+        self.assertEqual(d.execute_script("return document.cookie"), "")
+        self.assertNotIn(self.agent.key, d.current_url)
+        cookie = d.get_cookie(f"moccha_{self.agent.port}")
+        self.assertTrue(cookie["httpOnly"])
+        self.assertEqual(cookie["sameSite"], "Strict")
+        # The CPU graph gets points from the stream.
+        chart = self.find("chart-cpu")
+        wait_for(lambda: int(chart.get_attribute("data-points")) >= 3, timeout=10)
+        self.assertIn("%", self.find("fig-cpu").text)
+        self.find("gpu-none")  # no GPU here, said so
+        self.shoot("overview-desktop")
+        # A reload keeps the session (the CSRF token is asked for again).
+        d.refresh()
+        self.find("overview-page")
+        self.find("logout").click()
+        self.find("login-page")
+        d.refresh()
+        self.find("login-page")
+        self.assert_clean_console()
+
+    def test_a_wrong_key_is_said_so(self):
+        self.find("login-key").send_keys("not-the-key")
+        self.find("login-submit").click()
+        self.assertIn("not this agent", self.find("login-error").text)
+
+    def test_start_and_stop_deluge_from_its_card(self):
+        self.log_in()
+        self.find("nav-services").click()
+        state = self.find("service-deluge-state")
+        self.assertEqual(state.text, "stopped")
+        self.find("service-deluge-start").click()
+        WebDriverWait(self.driver, 60).until(
+            lambda d: d.find_element(*testid("service-deluge-state")).text == "running")
+        self.assertTrue(self.agent.get("/services/deluge/status").json()["running"])
+        self.shoot("services-desktop")
+        self.find("service-deluge-stop").click()
+        WebDriverWait(self.driver, 60).until(
+            lambda d: d.find_element(*testid("service-deluge-state")).text == "stopped")
+        self.assertFalse(self.agent.get("/services/deluge/status").json()["running"])
+        self.assert_clean_console()
+
+    def test_phone_and_dark_layouts(self):
+        self.log_in()
+        d = self.driver
+        try:
+            d.set_window_size(390, 844)
+            self.find("overview-page")
+            self.shoot("overview-phone")
+            width = d.execute_script("return document.documentElement.scrollWidth")
+            self.assertLessEqual(width, 390, "the phone layout scrolls sideways")
+            d.set_window_size(1280, 800)
+            d.execute_cdp_cmd("Emulation.setEmulatedMedia",
+                              {"features": [{"name": "prefers-color-scheme", "value": "dark"}]})
+            d.refresh()
+            self.find("overview-page")
+            bg = d.execute_script("return getComputedStyle(document.body).backgroundColor")
+            self.assertEqual(bg, "rgb(17, 20, 24)")
+            self.shoot("overview-dark")
+            self.find("nav-services").click()
+            self.find("services-page")
+            self.shoot("services-dark")
+        finally:
+            d.execute_cdp_cmd("Emulation.setEmulatedMedia", {"features": []})
+            d.set_window_size(1280, 800)
+        self.assert_clean_console()
+
+
+class CrossOrigin(unittest.TestCase):
+    """A page on another loopback port (the same site: SameSite does not separate ports) tries
+    to use the logged-in browser's session."""
+
+    def test_another_origin_cannot_write_read_events_or_open_a_socket(self):
+        agent = Agent()
+        self.addCleanup(agent.stop)
+        target = agent.url
+        page = f"""<!doctype html><script>
+        window.results = {{}};
+        fetch("{target}/files/mkdir", {{method: "POST", credentials: "include",
+              headers: {{"Content-Type": "text/plain"}}, body: '{{"path": "pwned"}}'}})
+          .then(r => results.post = r.status, e => results.post = "blocked");
+        const es = new EventSource("{target}/events", {{withCredentials: true}});
+        es.onopen = () => results.events = "open";
+        es.onerror = () => {{ results.events = results.events || "refused"; es.close(); }};
+        const ws = new WebSocket("{target.replace('http', 'ws')}/events");
+        ws.onopen = () => results.ws = "open";
+        ws.onerror = () => results.ws = "refused";
+        </script>"""
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html")
+                self.end_headers()
+                self.wfile.write(page.encode())
+
+            def log_message(self, *a):
+                pass
+
+        evil = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=evil.serve_forever, daemon=True).start()
+        self.addCleanup(evil.server_close)
+        self.addCleanup(evil.shutdown)
+        d = make_driver()
+        self.addCleanup(d.quit)
+        d.get(target + "/")
+        WebDriverWait(d, 20).until(lambda d: d.find_element(*testid("login-key"))).send_keys(agent.key)
+        d.find_element(*testid("login-submit")).click()
+        WebDriverWait(d, 20).until(lambda d: d.find_element(*testid("overview-page")))
+        d.get(f"http://127.0.0.1:{evil.server_port}/")
+        results = wait_for(lambda: (lambda r: r if len(r) == 3 else None)(
+            d.execute_script("return window.results")), timeout=15)
+        self.assertNotEqual(results["post"], 200, results)
+        self.assertEqual(results["events"], "refused", results)
+        self.assertEqual(results["ws"], "refused", results)
+        workspace = agent.get("/files").json()["path"]
+        self.assertFalse(os.path.exists(os.path.join(workspace, "pwned")))
+        log = agent.log()
+        self.assertIn("refused a cross-site request", log)
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,64 @@
+import { html } from 'htm/preact';
+import { useEffect, useState } from 'preact/hooks';
+import { get, post } from './api.js';
+
+function uptime(since) {
+  if (!since) return '–';
+  const s = Math.max(0, Math.floor(Date.now() / 1000 - Date.parse(since) / 1000));
+  const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60);
+  return h ? `${h} h ${m} min` : `${m} min ${s % 60} s`;
+}
+
+function Card({ name, status, onAction, busy, error }) {
+  const running = !!status.running;
+  return html`<section class="card service" data-testid=${`service-${name}`} aria-label=${name}>
+    <header>
+      <h2>${name}</h2>
+      <span class=${`badge ${running ? 'on' : 'off'}`} data-testid=${`service-${name}-state`}>${running ? 'running' : 'stopped'}</span>
+    </header>
+    <dl>
+      <dt>PID</dt><dd>${status.pid || '–'}</dd>
+      <dt>Up</dt><dd>${running ? uptime(status.started_at) : '–'}</dd>
+      <dt>Restarts</dt><dd>${status.restarts ?? 0}</dd>
+      ${status.last_error && html`<dt>Last error</dt><dd class="error">${status.last_error}</dd>`}
+    </dl>
+    <div class="actions">
+      <button disabled=${busy || running} onClick=${() => onAction(name, 'start')} data-testid=${`service-${name}-start`}>Start</button>
+      <button disabled=${busy || !running} onClick=${() => onAction(name, 'stop')} data-testid=${`service-${name}-stop`}>Stop</button>
+      <button disabled=${busy} onClick=${() => onAction(name, 'restart')} data-testid=${`service-${name}-restart`}>Restart</button>
+    </div>
+    ${error && html`<p class="error" role="alert">${error}</p>`}
+  </section>`;
+}
+
+export function Services() {
+  const [services, setServices] = useState(null);
+  const [busy, setBusy] = useState({});
+  const [errors, setErrors] = useState({});
+  const load = () => get('/services/status').then((r) => setServices(r.services)).catch((e) => setErrors({ '': e.message }));
+  useEffect(() => {
+    load();
+    // Service changes arrive on the one event stream; the list is read again when they do.
+    const source = new EventSource('/events');
+    source.onmessage = load;
+    for (const t of ['service.started', 'service.stopped', 'service.crashed', 'service.restarted']) source.addEventListener(t, load);
+    return () => source.close();
+  }, []);
+  async function onAction(name, action) {
+    setBusy((b) => ({ ...b, [name]: true }));
+    setErrors((e) => ({ ...e, [name]: '' }));
+    try {
+      await post(`/services/${name}/${action}`);
+    } catch (e) {
+      setErrors((old) => ({ ...old, [name]: e.message }));
+    } finally {
+      setBusy((b) => ({ ...b, [name]: false }));
+      load();
+    }
+  }
+  if (!services) return html`<div class="page">${errors[''] ? html`<p class="error">${errors['']}</p>` : 'Loading…'}</div>`;
+  return html`<div class="page services" data-testid="services-page">
+    ${Object.entries(services).map(([name, st]) => html`<${Card} key=${name} name=${name} status=${st}
+        busy=${busy[name]} error=${errors[name]} onAction=${onAction} />`)}
+  </div>`;
+}
