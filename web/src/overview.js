@@ -41,7 +41,8 @@ function Chart({ title, series, data, testid, max }) {
       width, height: 160,
       legend: { show: true },
       scales: { x: { time: true }, y: max ? { range: [0, max] } : { auto: true } },
-      axes: [{ stroke: 'currentColor' }, { stroke: 'currentColor', size: 60 }],
+      axes: [{ stroke: 'currentColor' },
+             { stroke: 'currentColor', size: 70, values: (u, ticks) => ticks.map((v) => series[0].format(v)) }],
       series: [{}, ...series.map((s) => ({ label: s.label, stroke: s.color, width: 2, value: (u, v) => (v == null ? '–' : s.format(v)) }))],
     }, [[], ...series.map(() => [])], box.current);
     const resize = () => plot.current.setSize({ width: Math.max(240, box.current.clientWidth), height: 160 });
@@ -87,7 +88,7 @@ export function Overview() {
         series=${[{ label: 'in', color: '#15803d', format: rate }, { label: 'out', color: '#7e22ce', format: rate }]}
         data=${[t, samples.map((s) => s.net_rx_bps), samples.map((s) => s.net_tx_bps)]} />
       ${gpuCount === 0
-        ? html`<section class="card" data-testid="gpu-none"><h2>GPU</h2><p>No GPU on this machine.</p></section>`
+        ? html`<section class="card chart" data-testid="gpu-none"><h2>GPU</h2><p>No GPU on this machine.</p></section>`
         : last.gpus.map((g, i) => html`<${Chart} key=${g.index} title=${`GPU ${g.index}: ${g.name}`} testid=${`chart-gpu-${g.index}`} max=${100}
             series=${[{ label: 'use', color: '#0e7490', format: pct }, { label: 'memory', color: '#be185d', format: pct }]}
             data=${[t, samples.map((s) => (s.gpus[i] ? s.gpus[i].util_pct : null)),
