@@ -5,6 +5,7 @@
 #include "services/aria2/aria2_downloads.h"
 
 namespace moccha::api {
+namespace aria2_routes {
 namespace {
 
 namespace s = http::schema;
@@ -49,8 +50,10 @@ ApiResponse stats(D d, const ApiRequest&) {
 }
 
 }  // namespace
+}  // namespace aria2_routes
 
 void add_aria2_routes(http::Router& router, aria2::Aria2Downloads* d, Post daemons) {
+  using namespace aria2_routes;
   auto run = [d, daemons](auto f) { return on_pool(d, daemons, f); };
   router.add({"POST", "/services/aria2/downloads", run(add), http::BodyKind::json},
              {"aria2",

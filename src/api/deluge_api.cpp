@@ -19,6 +19,7 @@
 namespace moccha::api {
 
 namespace s = http::schema;
+namespace deluge_routes {
 namespace {
 
 using deluge::RpcError;
@@ -310,9 +311,11 @@ void peers(const D& d, ApiRequest& req, Responder respond) {
 }
 
 }  // namespace
+}  // namespace deluge_routes
 
 void add_deluge_routes(http::Router& router, deluge::DelugeService* svc,
                        const files::PathPolicy* paths, Post blocking) {
+  using namespace deluge_routes;
   auto deps = std::make_shared<const Deps>(Deps{svc, paths, std::move(blocking)});
   auto bound = [&deps](auto f) { return handler(deps, f); };
   const json message = s::reply({{"message", s::string()}}, {"message"});

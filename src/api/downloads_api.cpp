@@ -13,6 +13,7 @@ using http::ApiResponse;
 using http::Responder;
 using nlohmann::json;
 
+namespace downloads_routes {
 namespace {
 
 using Q = services::DownloadQueue*;
@@ -38,8 +39,10 @@ ApiResponse act(Q queue, const ApiRequest& req) {
 }
 
 }  // namespace
+}  // namespace downloads_routes
 
 void add_downloads_routes(http::Router& router, services::DownloadQueue* queue, Post daemons) {
+  using namespace downloads_routes;
   auto run = [queue, daemons](auto f) { return on_pool(queue, daemons, f); };
   router.add(
       {"GET", "/downloads", run(list)},

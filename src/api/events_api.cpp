@@ -10,6 +10,7 @@
 namespace moccha::api {
 
 namespace s = http::schema;
+namespace events_routes {
 namespace {
 
 using http::ApiError;
@@ -91,8 +92,10 @@ ApiResponse open_stream(EventBus* bus, const ApiRequest& req) {
 }
 
 }  // namespace
+}  // namespace events_routes
 
-void add_events_routes(http::Router& router, EventBus* bus) {
+void add_events_routes(http::Router& router, services::EventBus* bus) {
+  using namespace events_routes;
   router.add({"GET", "/events", answers(bus, open_stream)},
              {"events",
               "The event stream (Server-Sent Events): service.*, download.*, task.finished",

@@ -11,9 +11,8 @@ namespace moccha::api {
 namespace s = http::schema;
 using http::ApiRequest;
 using http::Responder;
-using namespace exec_routes;
-
 void add_exec_routes(http::Router& router, ExecApiDeps d) {
+  using namespace exec_routes;
   auto deps = std::make_shared<ExecApiDeps>(std::move(d));
   auto bound = [&deps](auto f) { return handler(deps, f); };
   auto query = [&deps](auto f) { return answers(deps, f); };

@@ -16,6 +16,7 @@
 namespace moccha::api {
 
 namespace s = http::schema;
+namespace files_routes {
 namespace {
 
 namespace fs = std::filesystem;
@@ -271,8 +272,10 @@ std::unique_ptr<http::BodySink> open_put(const D& d, ApiRequest& req) {
 }
 
 }  // namespace
+}  // namespace files_routes
 
 void add_files_routes(http::Router& router, FilesApiDeps deps) {
+  using namespace files_routes;
   auto d = std::make_shared<FilesApiDeps>(std::move(deps));
   auto bound = [&d](auto f) { return handler(d, f); };
 

@@ -7,6 +7,7 @@
 namespace moccha::api {
 
 namespace s = http::schema;
+namespace jd_routes {
 namespace {
 
 using http::ApiRequest;
@@ -73,8 +74,10 @@ ApiResponse stats(D d, const ApiRequest&) {
 }
 
 }  // namespace
+}  // namespace jd_routes
 
 void add_jdownloader_routes(http::Router& router, jd::JdDownloads* d, Post daemons) {
+  using namespace jd_routes;
   auto route = [&](const char* method, std::string path, auto f, http::RouteDoc doc) {
     doc.tag = "jdownloader";
     doc.errors.insert(doc.errors.end(), {502, 503});

@@ -7,6 +7,7 @@
 #include "services/manager.h"
 
 namespace moccha::api {
+namespace services_routes {
 namespace {
 
 namespace s = http::schema;
@@ -94,8 +95,10 @@ json service_status() {
 }
 
 }  // namespace
+}  // namespace services_routes
 
 void add_services_routes(http::Router& router, services::ServiceManager* m, ServicesPools pools) {
+  using namespace services_routes;
   auto d = std::make_shared<const Deps>(Deps{m, pools.daemons, pools.jobs});
   router.add({"GET", "/services", answers(d, list)},
              {"services",

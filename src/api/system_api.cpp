@@ -11,6 +11,7 @@
 namespace moccha::api {
 
 namespace s = http::schema;
+namespace system_routes {
 namespace {
 
 using http::ApiRequest;
@@ -66,8 +67,10 @@ ApiResponse status(const std::shared_ptr<const SystemApiDeps>& d, const ApiReque
 }
 
 }  // namespace
+}  // namespace system_routes
 
 void add_system_routes(http::Router& router, SystemApiDeps d) {
+  using namespace system_routes;
   auto deps = std::make_shared<const SystemApiDeps>(std::move(d));
   router.add({"GET", "/health", http::sync(health), http::BodyKind::none, /*is_public=*/true},
              {"system",

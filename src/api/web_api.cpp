@@ -13,6 +13,7 @@
 namespace moccha::api {
 
 namespace s = http::schema;
+namespace web_routes {
 namespace {
 
 using http::ApiError;
@@ -203,8 +204,10 @@ ApiResponse status_stream(const D& d, const ApiRequest&) {
 }
 
 }  // namespace
+}  // namespace web_routes
 
 void add_web_routes(http::Router& router, WebApiDeps deps) {
+  using namespace web_routes;
   auto d = std::make_shared<const WebApiDeps>(std::move(deps));
   auto bound = [&d](auto f) { return handler(d, f); };
   auto query = [&d](auto f) { return answers(d, f); };
