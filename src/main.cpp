@@ -9,6 +9,7 @@
 #include "cli/commands.h"
 #include "cli/docs.h"
 #include "cli/downloads.h"
+#include "cli/terminal.h"
 #include "cli/torrents.h"
 #include "cli/transfer.h"
 #include "core/config.h"
@@ -199,6 +200,11 @@ int main(int argc, char** argv) {
   auto* events_cmd = app.add_subcommand("events", "Print the agent's events as they happen");
   events_cmd->add_flag("--json", as_json, "One JSON object per line");
 
+  std::string terminal_id;
+  auto* term_cmd = app.add_subcommand(
+      "term", "A shell on the agent in this terminal (Ctrl-] detaches, the shell stays)");
+  term_cmd->add_option("id", terminal_id, "Attach to this terminal (default: open a new one)");
+
   std::string cnl_listen = "127.0.0.1:9666", cnl_service;
   auto* cnl_cmd = app.add_subcommand(
       "cnl-relay", "Receive Click'n'Load on this computer and send the links to the agent");
@@ -281,6 +287,7 @@ int main(int argc, char** argv) {
     for (auto& [sub, action] : aria2_actions)
       if (sub->parsed()) return moccha::cli::aria2_action(client, download_id, action, remove_data);
     if (events_cmd->parsed()) return moccha::cli::events(client, as_json);
+    if (term_cmd->parsed()) return moccha::cli::term(client, terminal_id);
     if (cnl_cmd->parsed()) return moccha::cli::cnl_relay(client, cnl_listen, cnl_service);
     if (upload->parsed()) return moccha::cli::upload(client, local, remote);
     if (download->parsed()) return moccha::cli::download(client, remote, local, archive_format);

@@ -17,6 +17,8 @@ constexpr int kCommon[] = {401, 429, 500, 503};
 
 const char* reason(int status) {
   switch (status) {
+    case 101:
+      return "Switching protocols: the WebSocket is open";
     case 206:
       return "Partial content (a Range request)";
     case 304:
@@ -35,6 +37,8 @@ const char* reason(int status) {
       return "The body is over the route's limit";
     case 416:
       return "Range not satisfiable";
+    case 426:
+      return "Upgrade required: open it with a WebSocket client";
     case 429:
       return "Rate limit exceeded (Retry-After says when to try again)";
     case 500:
@@ -113,7 +117,9 @@ json operation(const http::Route& route) {
   }
 
   json ok = {{"description", d.ok_status == 201 ? "Created" : "OK"}};
-  if (!d.produces.empty())
+  if (d.ok_status == 101)
+    ok = {{"description", reason(101)}};
+  else if (!d.produces.empty())
     ok["content"] = {{d.produces, {{"schema", {{"type", "string"}}}}}};
   else
     ok["content"] = {{"application/json",

@@ -20,6 +20,7 @@
 #include "api/openapi.h"
 #include "api/services_api.h"
 #include "api/system_api.h"
+#include "api/terminals_api.h"
 #include "api/web_api.h"
 #include "app/agent_metrics.h"
 #include "core/log.h"
@@ -47,6 +48,7 @@
 #include "store/output_store.h"
 #include "system/monitor.h"
 #include "system/process.h"
+#include "terminal/terminals.h"
 #include "web/sessions.h"
 
 namespace moccha::app {
@@ -212,6 +214,15 @@ int serve(Config config) {
       std::chrono::seconds(static_cast<long long>(config.web.session_idle_hours * 3600)),
       quick_pool.poster());
   api::add_web_routes(router, {&web_sessions, &monitor, quick_pool.poster()});
+  // Shells in the browser and `moccha term`; they end with the agent.
+  std::unique_ptr<terminal::Terminals> terminals;
+  if (config.terminal.enabled) {
+    terminals = std::make_unique<terminal::Terminals>(terminal::Options{
+        config.terminal.shell, config.workspace, config.terminal.scrollback_bytes,
+        std::chrono::seconds(static_cast<long long>(config.terminal.idle_timeout_s)),
+        config.terminal.max_terminals});
+  }
+  api::add_terminals_routes(router, {terminals.get(), jobs_pool.poster()});
   // Names a browser may reach the agent by: loopback's, the configured ones, the tunnel's.
   auto hosts = std::make_shared<http::HostList>(config.web.allowed_hosts);
   hosts->add_source([tunnel] { return tunnel->public_url_now(); });

@@ -148,6 +148,11 @@ const std::vector<Option>& options() {
       MOCCHA_OPT(double, "pip.timeout_s", pip.timeout_s),
       MOCCHA_OPT(Strings, "web.allowed_hosts", web.allowed_hosts),
       MOCCHA_OPT(double, "web.session_idle_hours", web.session_idle_hours),
+      MOCCHA_OPT(bool, "terminal.enabled", terminal.enabled),
+      MOCCHA_OPT(std::string, "terminal.shell", terminal.shell),
+      MOCCHA_OPT(double, "terminal.idle_timeout_s", terminal.idle_timeout_s),
+      MOCCHA_OPT(std::size_t, "terminal.scrollback_bytes", terminal.scrollback_bytes),
+      MOCCHA_OPT(std::size_t, "terminal.max_terminals", terminal.max_terminals),
   };
   return table;
 }

@@ -79,6 +79,15 @@ struct WebConfig {
   double session_idle_hours = 12;  // a browser session unused this long is gone
 };
 
+// Shells in the browser and `moccha term` (/terminals).
+struct TerminalConfig {
+  bool enabled = true;
+  std::string shell;                          // empty: the user's login shell
+  double idle_timeout_s = 3600;               // unwatched and silent this long: ended (0: never)
+  std::size_t scrollback_bytes = 512u << 10;  // what a viewer who joins gets first
+  std::size_t max_terminals = 16;
+};
+
 struct Config {
   std::string host = "127.0.0.1";
   int port = 5000;       // 0: pick a free port
@@ -97,6 +106,7 @@ struct Config {
   PipConfig pip;
   MetricsConfig metrics;
   WebConfig web;
+  TerminalConfig terminal;
   bool start_tunnel = false;  // `serve --tunnel`: start the tunnel service and print its URL
 };
 

@@ -28,6 +28,7 @@ struct ApiRequest {
   std::string client;   // peer address
   std::string request_id;
   bool via_session = false;  // authenticated by the dashboard's cookie, not by a key
+  std::string session_csrf;  // then: its CSRF token, for a check a handler makes itself
 
   // The query parameter or `fallback`.
   std::string query_or(const std::string& key, std::string fallback = {}) const;
@@ -98,6 +99,28 @@ class Responder {
 };
 
 using Handler = std::function<void(ApiRequest&, Responder)>;
+
+// The server's side of an accepted WebSocket (a route with `open_socket`). It stays open while
+// somebody holds it or a read is pending. Any method may be called from any thread; callbacks
+// run on the I/O thread.
+class WebSocket {
+ public:
+  struct Message {
+    std::string data;
+    bool binary = false;
+  };
+  virtual ~WebSocket() = default;
+  // Reads the next message; `done` gets nullopt once the socket is closed (by either side, or
+  // for a message over the route's limit). One read at a time.
+  virtual void read(std::function<void(std::optional<Message>)> done) = 0;
+  // Queues a message; they go out in order. A peer that lets more than the send limit pile up
+  // is closed (1008) rather than held in memory.
+  virtual void send(std::string data, bool binary) = 0;
+  // Ends the socket with a close frame: 1000 normal, 1001 going away, 1003 unsupported data,
+  // 1008 policy violation. What is queued goes out first.
+  virtual void close(std::uint16_t code, std::string reason) = 0;
+};
+using SocketHandler = std::function<void(std::shared_ptr<WebSocket>)>;
 
 // Receives a request body as it arrives (uploads), on the I/O thread, for routes with
 // BodyKind::stream. write() and finish() throw ApiError to refuse; abort() is called instead of

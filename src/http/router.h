@@ -42,6 +42,10 @@ struct Route {
   // For BodyKind::stream: called after the header, before any body is read; may throw
   // ApiError to refuse. The route's `handler` is not called.
   std::function<std::unique_ptr<BodySink>(ApiRequest&)> open_sink;
+  // A WebSocket route (GET with Upgrade: websocket): called once the request is admitted; may
+  // throw ApiError to refuse before the 101 (404, 403, ...). The socket, once accepted, goes
+  // to the handler it returns. A GET without the upgrade is a 426; `handler` is not called.
+  std::function<SocketHandler(ApiRequest&)> open_socket;
   RouteDoc doc;  // what GET /openapi.json says of it
 };
 

@@ -40,6 +40,7 @@
 #include "http/rate_limiter.h"
 #include "http/router.h"
 #include "http/web_guard.h"
+#include "http/websocket_session.h"
 
 namespace moccha::http {
 namespace {
@@ -90,14 +91,15 @@ void log_escaped(std::exception_ptr e) {
   }
 }
 
-// What a sink (on the I/O thread) threw, as the reply: ApiError as it says, else a 500.
-ApiResponse sink_failure() {
+// What a route's open_sink / open_socket or a sink (on the I/O thread) threw, as the reply:
+// ApiError as it says, else a 500.
+ApiResponse failure_reply() {
   try {
     throw;
   } catch (const ApiError& e) {
     return ApiResponse::error(e.status, e.what(), e.message);
   } catch (const std::exception& e) {
-    log::error("an upload failed: {}", e.what());
+    log::error("a request failed: {}", e.what());
     return ApiResponse::error(500, "internal error", e.what());
   }
 }
@@ -118,6 +120,7 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
     bool busy = false;
     bool kept_alive = false;  // has answered a request and waits for the next
     bool evicted = false;
+    bool upgraded = false;  // handed to a WebSocket: the stream is no longer ours
     Clock::time_point idle_since = Clock::now();
     // While a handler runs: answers it at once (the shutdown grace is over).
     std::function<void(ApiResponse)> abandon;
@@ -151,6 +154,7 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
   bool stopping = false;
   std::function<void()> on_drained;
   std::function<void()> on_grace_over;
+  WebSockets websockets;
   std::uint32_t id_prefix = 0;
   std::uint64_t next_id = 0;
 
@@ -187,6 +191,7 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
     std::optional<RateLimiter::Decision> rate;
     std::chrono::milliseconds auth_wait{0};
     std::unique_ptr<BodySink> sink;
+    SocketHandler on_socket;  // an admitted WebSocket upgrade
     std::size_t limit = 0;
     Clock::time_point started = Clock::now();
   };
@@ -305,6 +310,7 @@ std::optional<ApiResponse> Server::Impl::admit_session(const bhttp::request_head
     return ApiResponse::error(403, "cross-site request refused", *why);
   }
   req.via_session = true;
+  req.session_csrf = *csrf;
   return std::nullopt;
 }
 
@@ -517,7 +523,7 @@ awaitable<void> Server::Impl::session(tcp::socket socket) {
     if (!co_await serve_one(stream, buffer, *me)) break;
     me->kept_alive = true;
   }
-  stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+  if (!me->upgraded) stream.socket().shutdown(tcp::socket::shutdown_send, ec);
 }
 
 awaitable<bool> Server::Impl::wait_readable(beast::tcp_stream& stream, int seconds) {
@@ -564,6 +570,16 @@ awaitable<bool> Server::Impl::serve_one(beast::tcp_stream& stream, beast::flat_b
 
   if (!x.early) admit_header(header, x);
   if (!x.early && !co_await read_body(stream, buffer, header, x)) co_return false;
+  if (!x.early && x.on_socket) {
+    log::write("access", fmt::format("{} {} \"{} {}\" 101 0 -", x.req.request_id, conn.client,
+                                     x.req.method, x.req.path));
+    count(x.req.method, x.route, 101, 0);
+    conn.upgraded = true;
+    WebSocketLimits wl;
+    wl.max_message = x.limit;
+    accept_websocket(std::move(stream), header.release(), std::move(x.on_socket), wl, websockets);
+    co_return false;
+  }
 
   // (No co_await inside a conditional expression: g++ 12 miscompiles it.)
   ApiResponse resp;
@@ -622,11 +638,24 @@ void Server::Impl::admit_header(bhttp::request_parser<bhttp::empty_body>& header
     std::transform(name.begin(), name.end(), name.begin(), ::tolower);
     x.req.headers[name] = std::string(f.value());
   }
+  if (x.route->open_socket) {
+    if (!is_websocket_upgrade(h)) {
+      x.early = ApiResponse::error(426, "WebSocket upgrade required",
+                                   "open it with a WebSocket client (Upgrade: websocket)");
+      x.early->headers.emplace_back("Upgrade", "websocket");
+      return;
+    }
+    try {
+      x.on_socket = x.route->open_socket(x.req);  // may refuse (404, 403) before the 101
+    } catch (...) {
+      x.early = failure_reply();
+    }
+  }
   if (x.route->body == BodyKind::stream) {
     try {
       x.sink = x.route->open_sink(x.req);  // may refuse (403, 409, ...) before any body is read
     } catch (...) {
-      x.early = sink_failure();
+      x.early = failure_reply();
     }
   }
   x.limit = x.route->body_limit ? x.route->body_limit : lim.max_body_bytes;
@@ -663,7 +692,7 @@ awaitable<bool> Server::Impl::read_body(beast::tcp_stream& stream, beast::flat_b
         try {
           x.sink->write(data, n);
         } catch (...) {
-          x.early = sink_failure();
+          x.early = failure_reply();
         }
       };
       if (auto length = header.content_length()) {
@@ -731,7 +760,7 @@ awaitable<bool> Server::Impl::read_body(beast::tcp_stream& stream, beast::flat_b
       x.early = x.sink->finish();
     } catch (...) {
       x.sink->abort();
-      x.early = sink_failure();
+      x.early = failure_reply();
     }
     x.sink.reset();
   }
@@ -920,6 +949,7 @@ void Server::shutdown(std::function<void()> done, std::function<void()> grace_ov
   s.on_grace_over = std::move(grace_over);
   boost::system::error_code ec;
   s.acceptor.close(ec);
+  s.websockets.close_all();
   for (auto& c : s.conns)
     if (!c.busy) c.stream->cancel();
   s.grace_timer.expires_after(std::chrono::seconds(s.opt.limits.shutdown_grace_s));

@@ -55,6 +55,8 @@ struct Fd {
   }
 };
 
+}  // namespace
+
 std::vector<std::string> merged_env(const std::map<std::string, std::string>& extra) {
   std::vector<std::string> out;
   for (char** e = environ; e && *e; ++e) {
@@ -65,8 +67,6 @@ std::vector<std::string> merged_env(const std::map<std::string, std::string>& ex
   for (const auto& [k, v] : extra) out.push_back(k + "=" + v);
   return out;
 }
-
-}  // namespace
 
 const std::string& agent_scope() {
   // The random part tells this agent's scopes from those of an earlier one with the same pid.
@@ -245,7 +245,7 @@ bool stop_process(pid_t pid, std::chrono::milliseconds grace) {
   return wait_gone(pid, std::chrono::steady_clock::now() + std::chrono::seconds(2));
 }
 
-ChildAttributes::ChildAttributes() {
+ChildAttributes::ChildAttributes(bool new_session) {
   posix_spawnattr_init(&attr_);
   sigset_t defaults, none;
   sigemptyset(&defaults);
@@ -256,8 +256,8 @@ ChildAttributes::ChildAttributes() {
   posix_spawnattr_setsigdefault(&attr_, &defaults);
   posix_spawnattr_setsigmask(&attr_, &none);
   posix_spawnattr_setpgroup(&attr_, 0);
-  posix_spawnattr_setflags(&attr_,
-                           POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
+  short group = new_session ? POSIX_SPAWN_SETSID : POSIX_SPAWN_SETPGROUP;
+  posix_spawnattr_setflags(&attr_, group | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
 }
 
 ChildAttributes::~ChildAttributes() {

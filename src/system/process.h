@@ -70,6 +70,9 @@ std::string stop_daemon(pid_t pid, std::chrono::milliseconds grace);
 // Non-blocking: the child's end as text if it has exited (and is now reaped), else empty.
 std::string reap_if_exited(pid_t pid);
 
+// The agent's environment with `extra` added (or replacing), as "NAME=value" entries.
+std::vector<std::string> merged_env(const std::map<std::string, std::string>& extra);
+
 // A process that is not our child (a daemon a previous agent started and left running).
 // Its command line, arguments joined by spaces; empty if there is no such process (or, for a
 // moment, while it is in execve).
@@ -81,9 +84,10 @@ bool stop_process(pid_t pid, std::chrono::milliseconds grace);
 // posix_spawn attributes every child of the agent gets: a process group of its own (so a
 // timeout or shutdown kills its whole tree, and a Ctrl-C at the agent's terminal does not reach
 // it), SIGINT/SIGTERM/SIGPIPE at their defaults, and no signal blocked.
+// With `new_session`, a session of its own instead (setsid: a shell on a terminal).
 class ChildAttributes {
  public:
-  ChildAttributes();
+  explicit ChildAttributes(bool new_session = false);
   ~ChildAttributes();
   ChildAttributes(const ChildAttributes&) = delete;
   ChildAttributes& operator=(const ChildAttributes&) = delete;

@@ -7,6 +7,7 @@ import http.server
 import json
 import os
 import sys
+import tempfile
 import threading
 import time
 import unittest
@@ -42,7 +43,9 @@ def testid(name):
 class Dashboard(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.agent = Agent()
+        # A HOME without rc files: the terminal's login shell should not wait on this machine's
+        # ~/.bashrc (pyenv's rehash lock).
+        cls.agent = Agent(env={"HOME": tempfile.mkdtemp(prefix="moccha-browser-home-")})
         cls.driver = make_driver()
         cls.wait = WebDriverWait(cls.driver, 20)
         os.makedirs(SCREENS, exist_ok=True)
@@ -122,6 +125,27 @@ class Dashboard(unittest.TestCase):
         self.assertFalse(self.agent.get("/services/deluge/status").json()["running"])
         self.assert_clean_console()
 
+    def test_the_terminal_runs_what_is_typed_and_keeps_its_scrollback_over_a_reload(self):
+        self.log_in()
+        self.find("nav-terminal").click()
+        state = self.find("terminal-state")
+        self.wait.until(lambda d: state.text == "connected")
+        rows = lambda: self.driver.find_element(By.CSS_SELECTOR, ".xterm-rows").text  # noqa: E731
+        box = self.driver.find_element(By.CSS_SELECTOR, ".xterm-helper-textarea")
+        box.send_keys("echo hi-$((40+2))\n")
+        self.wait.until(lambda d: "\nhi-42" in rows())
+        self.shoot("terminal-desktop")
+        [t] = self.agent.get("/terminals").json()["terminals"]
+        self.assertEqual(t["viewers"], 1)
+        self.assertGreater(t["cols"], 80)  # fitted to the page, not the default
+        self.driver.refresh()
+        state = self.find("terminal-state")
+        self.wait.until(lambda d: state.text == "connected")
+        self.wait.until(lambda d: "\nhi-42" in rows())  # replayed from the agent's scrollback
+        self.assertEqual([x["id"] for x in self.agent.get("/terminals").json()["terminals"]],
+                         [t["id"]])
+        self.assert_clean_console()
+
     def test_phone_and_dark_layouts(self):
         self.log_in()
         d = self.driver
@@ -156,6 +180,7 @@ class CrossOrigin(unittest.TestCase):
         agent = Agent()
         self.addCleanup(agent.stop)
         target = agent.url
+        terminal = agent.post("/terminals", {}).json()["id"]
         page = f"""<!doctype html><script>
         window.results = {{}};
         fetch("{target}/files/mkdir", {{method: "POST", credentials: "include",
@@ -164,7 +189,7 @@ class CrossOrigin(unittest.TestCase):
         const es = new EventSource("{target}/events", {{withCredentials: true}});
         es.onopen = () => results.events = "open";
         es.onerror = () => {{ results.events = results.events || "refused"; es.close(); }};
-        const ws = new WebSocket("{target.replace('http', 'ws')}/events");
+        const ws = new WebSocket("{target.replace('http', 'ws')}/terminals/{terminal}/ws");
         ws.onopen = () => results.ws = "open";
         ws.onerror = () => results.ws = "refused";
         </script>"""

@@ -4,6 +4,8 @@ let csrf = null;
 let onLoggedOut = () => {};
 
 export function setCsrf(token) { csrf = token; }
+// For the terminal's first WebSocket frame, which cannot carry a header.
+export function getCsrf() { return csrf; }
 export function whenLoggedOut(f) { onLoggedOut = f; }
 
 export class ApiError extends Error {

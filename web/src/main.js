@@ -4,12 +4,14 @@ import { api, get, setCsrf, whenLoggedOut } from './api.js';
 import { Login } from './login.js';
 import { Overview } from './overview.js';
 import { Services } from './services.js';
+import { Terminal } from './term_page.js';
 import 'uplot/dist/uPlot.min.css';
 import './style.css';
 
 const PAGES = [
   { id: 'overview', label: 'Overview', key: '1', view: Overview },
   { id: 'services', label: 'Services', key: '2', view: Services },
+  { id: 'terminal', label: 'Terminal', key: '7', view: Terminal },
 ];
 
 function currentPage() {
@@ -23,7 +25,7 @@ function Shell({ onOut }) {
   useEffect(() => {
     const nav = () => setPage(currentPage());
     const keys = (e) => {
-      if (e.target.closest('input, textarea, select') || e.ctrlKey || e.metaKey || e.altKey) return;
+      if (e.target.closest('input, textarea, select, .xterm') || e.ctrlKey || e.metaKey || e.altKey) return;
       const p = PAGES.find((x) => x.key === e.key);
       if (p) location.hash = `#/${p.id}`;
     };

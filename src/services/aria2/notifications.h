@@ -3,7 +3,7 @@
 // onDownloadStart, onDownloadPause, onDownloadStop, onDownloadError, onBtDownloadComplete.
 // A thread of its own reads them and calls `on_event(method, gid)`; it reconnects while aria2
 // restarts, and calls `on_connect` after each connection (to catch up on what it missed).
-// The only Beast WebSocket code; it is kept to this translation unit.
+// Over http::WsClient, on a thread of its own with its own io_context.
 #pragma once
 
 #include <atomic>
@@ -23,6 +23,7 @@ class Notifications {
 
  private:
   void loop();
+  void take(const std::string& message);
   int port_;
   OnEvent on_event_;
   std::function<void()> on_connect_;
