@@ -18,10 +18,17 @@ from agent import Agent, wait_for  # noqa: E402
 from selenium import webdriver  # noqa: E402
 from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.common.keys import Keys  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
 SCREENS = os.environ.get("MOCCHA_SCREENS") or os.path.join(
     os.path.dirname(__file__), "..", "..", "build", "screens")
+
+
+# Every page of the app, by its data-testid "<name>-page".
+PAGES = ["overview", "services", "downloads", "files", "console", "terminal"]
+AXE = os.path.join(os.path.dirname(__file__), "..", "..", "web", "node_modules", "axe-core",
+                   "axe.min.js")
 
 
 def make_driver():
@@ -146,26 +153,97 @@ class Dashboard(unittest.TestCase):
                          [t["id"]])
         self.assert_clean_console()
 
-    def test_phone_and_dark_layouts(self):
+    def test_the_console_streams_output_before_the_cell_finishes(self):
+        self.log_in()
+        self.find("nav-console").click()
+        box = self.find("console-code")
+        box.send_keys("import time\nfor i in range(3):\n    print('tick', i, flush=True); "
+                      "time.sleep(1)\n\n6 * 7")
+        box.send_keys(Keys.CONTROL, Keys.ENTER)
+        cell = self.find("cell")
+        self.wait.until(lambda d: "tick 0" in cell.find_element(*testid("cell-output")).text)
+        self.assertEqual(cell.get_attribute("data-status"), "running")  # still going
+        self.wait.until(lambda d: cell.get_attribute("data-status") == "done")
+        self.assertIn("tick 2", cell.find_element(*testid("cell-output")).text)
+        self.assertEqual(cell.find_element(*testid("cell-value")).text, "42")
+        self.wait.until(lambda d: "i" in self.find("console-variables").text)
+        self.shoot("console-desktop")
+        self.assert_clean_console()
+
+    def test_upload_a_file_see_it_listed_then_download_it(self):
+        self.log_in()
+        self.find("nav-files").click()
+        self.find("files-table")
+        src = os.path.join(tempfile.mkdtemp(prefix="moccha-browser-"), "hello.bin")
+        payload = os.urandom(300_000)
+        with open(src, "wb") as f:
+            f.write(payload)
+        self.driver.find_element(*testid("files-upload")).send_keys(src)
+        self.wait.until(lambda d: d.find_element(*testid("upload")).get_attribute("data-state") == "done")
+        row = self.wait.until(lambda d: d.find_element(By.CSS_SELECTOR, '[data-name="hello.bin"]'))
+        workspace = self.agent.get("/files").json()["path"]
+        with open(os.path.join(workspace, "hello.bin"), "rb") as f:
+            self.assertEqual(f.read(), payload)
+        href = row.find_element(*testid("file-download")).get_attribute("href")
+        got = self.driver.execute_async_script(
+            "const done = arguments[arguments.length - 1];"
+            "fetch(arguments[0]).then(r => r.arrayBuffer()).then(b => done(Array.from(new Uint8Array(b)).slice(0, 64).concat([b.byteLength])))",
+            href)
+        self.assertEqual(got[-1], len(payload))
+        self.assertEqual(bytes(got[:-1]), payload[:64])
+        self.find("files-free")
+        self.shoot("files-desktop")
+        self.assert_clean_console()
+
+    def test_downloads_says_where_a_link_cannot_go(self):
+        self.log_in()
+        self.find("nav-downloads").click()
+        self.find("downloads-empty")
+        self.find("downloads-url").send_keys("gopher://example.invalid/x")
+        self.find("downloads-add").click()
+        self.wait.until(lambda d: "gopher" in d.find_element(*testid("downloads-note")).text or
+                        "scheme" in d.find_element(*testid("downloads-note")).text)
+        self.shoot("downloads-desktop")
+
+    def open_page(self, name):
+        self.driver.execute_script(f"location.hash = '#/{name}'")
+        return self.find(f"{name}-page")
+
+    def test_every_page_in_phone_and_dark_layouts_and_by_axe(self):
         self.log_in()
         d = self.driver
+        with open(AXE) as f:
+            axe = f.read()
         try:
+            for name in PAGES:
+                self.open_page(name)
+                time.sleep(0.3)  # the page's first data
+                self.shoot(f"{name}-desktop")
+                d.execute_script(axe)
+                found = d.execute_async_script(
+                    "const done = arguments[arguments.length - 1];"
+                    "axe.run(document, {resultTypes: ['violations']}).then(r => done("
+                    "r.violations.filter(v => ['serious', 'critical'].includes(v.impact))"
+                    ".map(v => v.id + ': ' + v.nodes.map(n => n.target.join(' ')).join(', '))))")
+                self.assertEqual(found, [], f"axe-core on {name}")
             d.set_window_size(390, 844)
-            self.find("overview-page")
-            self.shoot("overview-phone")
-            width = d.execute_script("return document.documentElement.scrollWidth")
-            self.assertLessEqual(width, 390, "the phone layout scrolls sideways")
+            for name in PAGES:
+                self.open_page(name)
+                time.sleep(0.3)
+                self.shoot(f"{name}-phone")
+                width = d.execute_script("return document.documentElement.scrollWidth")
+                self.assertLessEqual(width, 390, f"the phone layout of {name} scrolls sideways")
             d.set_window_size(1280, 800)
             d.execute_cdp_cmd("Emulation.setEmulatedMedia",
                               {"features": [{"name": "prefers-color-scheme", "value": "dark"}]})
             d.refresh()
-            self.find("overview-page")
+            self.open_page("overview")
             bg = d.execute_script("return getComputedStyle(document.body).backgroundColor")
             self.assertEqual(bg, "rgb(17, 20, 24)")
-            self.shoot("overview-dark")
-            self.find("nav-services").click()
-            self.find("services-page")
-            self.shoot("services-dark")
+            for name in PAGES:
+                self.open_page(name)
+                time.sleep(0.3)
+                self.shoot(f"{name}-dark")
         finally:
             d.execute_cdp_cmd("Emulation.setEmulatedMedia", {"features": []})
             d.set_window_size(1280, 800)

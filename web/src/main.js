@@ -5,12 +5,18 @@ import { Login } from './login.js';
 import { Overview } from './overview.js';
 import { Services } from './services.js';
 import { Terminal } from './term_page.js';
+import { Console } from './console.js';
+import { Downloads } from './downloads.js';
+import { Files } from './files.js';
 import 'uplot/dist/uPlot.min.css';
 import './style.css';
 
 const PAGES = [
   { id: 'overview', label: 'Overview', key: '1', view: Overview },
   { id: 'services', label: 'Services', key: '2', view: Services },
+  { id: 'downloads', label: 'Downloads', key: '4', view: Downloads },
+  { id: 'files', label: 'Files', key: '5', view: Files },
+  { id: 'console', label: 'Console', key: '6', view: Console },
   { id: 'terminal', label: 'Terminal', key: '7', view: Terminal },
 ];
 
