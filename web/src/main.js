@@ -8,12 +8,14 @@ import { Terminal } from './term_page.js';
 import { Console } from './console.js';
 import { Downloads } from './downloads.js';
 import { Files } from './files.js';
+import { Torrents } from './torrents.js';
 import 'uplot/dist/uPlot.min.css';
 import './style.css';
 
 const PAGES = [
   { id: 'overview', label: 'Overview', key: '1', view: Overview },
   { id: 'services', label: 'Services', key: '2', view: Services },
+  { id: 'torrents', label: 'Torrents', key: '3', view: Torrents },
   { id: 'downloads', label: 'Downloads', key: '4', view: Downloads },
   { id: 'files', label: 'Files', key: '5', view: Files },
   { id: 'console', label: 'Console', key: '6', view: Console },
