@@ -81,9 +81,12 @@ class Dashboard(unittest.TestCase):
         self.find("login-submit").click()
         self.find("overview-page")
 
-    def assert_clean_console(self):
+    def assert_clean_console(self, refused=()):
+        """No script error and no CSP violation; a failed request only if it is one of
+        `refused` (a path the test sends something wrong to, on purpose)."""
         bad = [e for e in self.driver.get_log("browser")
-               if e["level"] == "SEVERE" or "Content Security Policy" in e["message"]]
+               if (e["level"] == "SEVERE" or "Content Security Policy" in e["message"]) and
+               not (e.get("source") == "network" and any(p in e["message"] for p in refused))]
         self.assertEqual(bad, [], "\n".join(e["message"] for e in bad))
 
     def shoot(self, name):
@@ -194,6 +197,29 @@ class Dashboard(unittest.TestCase):
         wait_for(lambda: len(self.agent.get("/services/deluge/torrents").json()["torrents"]) == 1,
                  timeout=15)
         self.assert_clean_console()
+
+    def test_a_service_config_form_shows_the_agents_error_by_field_then_saves(self):
+        self.log_in()
+        self.find("nav-services").click()
+        self.find("service-aria2-config").find_element(By.TAG_NAME, "summary").click()
+        port = self.find("config-aria2-port")
+        port.clear()
+        port.send_keys("not-a-port")
+        self.find("config-aria2-save").click()
+        self.assertIn("port", self.find("config-aria2-port-error").text)
+        self.assertNotEqual(self.agent.get("/services/config/aria2").json()["config"]["port"],
+                            "not-a-port")
+        port.clear()
+        port.send_keys("6899")
+        speed = self.find("config-aria2-max_download_speed")
+        speed.clear()
+        speed.send_keys("250")
+        self.find("config-aria2-save").click()
+        self.wait.until(lambda d: self.find("config-aria2-note").text == "saved")
+        config = self.agent.get("/services/config/aria2").json()["config"]
+        self.assertEqual((config["port"], config["max_download_speed"]), (6899, 250))
+        self.shoot("services-config-desktop")
+        self.assert_clean_console(refused=["/services/config"])
 
     def test_the_console_streams_output_before_the_cell_finishes(self):
         self.log_in()

@@ -39,6 +39,7 @@ function Shell({ onOut }) {
     };
     window.addEventListener('hashchange', nav);
     window.addEventListener('keydown', keys);
+    nav();  // a change between the first render and this listener is not lost
     return () => { window.removeEventListener('hashchange', nav); window.removeEventListener('keydown', keys); };
   }, []);
   useEffect(() => {

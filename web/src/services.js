@@ -1,6 +1,7 @@
 import { html } from 'htm/preact';
 import { useEffect, useState } from 'preact/hooks';
 import { get, post } from './api.js';
+import { ServiceConfig } from './service_config.js';
 
 function uptime(since) {
   if (!since) return '–';
@@ -10,6 +11,7 @@ function uptime(since) {
 }
 
 function Card({ name, status, onAction, busy, error }) {
+  const [open, setOpen] = useState(false);
   const running = !!status.running;
   return html`<section class="card service" data-testid=${`service-${name}`} aria-label=${name}>
     <header>
@@ -28,6 +30,10 @@ function Card({ name, status, onAction, busy, error }) {
       <button disabled=${busy} onClick=${() => onAction(name, 'restart')} data-testid=${`service-${name}-restart`}>Restart</button>
     </div>
     ${error && html`<p class="error" role="alert">${error}</p>`}
+    <details data-testid=${`service-${name}-config`} onToggle=${(e) => setOpen(e.target.open)}>
+      <summary>Configuration</summary>
+      ${open && html`<${ServiceConfig} name=${name} />`}
+    </details>
   </section>`;
 }
 
