@@ -16,6 +16,7 @@
 #include "api/exec_api.h"
 #include "api/files_api.h"
 #include "api/jdownloader_api.h"
+#include "api/logs_api.h"
 #include "api/metrics_api.h"
 #include "api/openapi.h"
 #include "api/services_api.h"
@@ -223,6 +224,7 @@ int serve(Config config) {
         config.terminal.max_terminals});
   }
   api::add_terminals_routes(router, {terminals.get(), jobs_pool.poster()});
+  api::add_logs_routes(router, {config.log_file, &service_manager, quick_pool.poster()});
   // Names a browser may reach the agent by: loopback's, the configured ones, the tunnel's.
   auto hosts = std::make_shared<http::HostList>(config.web.allowed_hosts);
   hosts->add_source([tunnel] { return tunnel->public_url_now(); });

@@ -108,6 +108,11 @@ std::string Daemon::ended() {
   return sys::command_line(pid_).empty() ? "gone (it was not our child: no exit status)" : "";
 }
 
+std::vector<LogFile> Daemon::logs() const {
+  std::lock_guard lock(logs_mu_);
+  return logs_;
+}
+
 fs::path Daemon::file(const char* suffix) const {
   return spec_.dir / (program_ + suffix);
 }
@@ -145,6 +150,11 @@ void Daemon::cap_output() const {
 
 void Daemon::start(const DaemonSpec& spec) {
   spec_ = spec;
+  {
+    std::lock_guard lock(logs_mu_);
+    logs_ = {{service_ + ".out", file(".out")}};
+    if (!spec_.log_file.empty()) logs_.insert(logs_.begin(), {service_, spec_.log_file});
+  }
   restart_pending_ = false;
   stop_left_behind(spec_.dir);
   cap_output();

@@ -14,9 +14,12 @@
 #include <chrono>
 #include <filesystem>
 #include <functional>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
+
+#include "services/service.h"
 
 namespace moccha::services {
 
@@ -84,6 +87,9 @@ class Daemon {
   nlohmann::json status() const;
   // Why a call cannot reach it now: restarting after a death, or stopped.
   std::string unavailable_reason() const;
+  // What it writes, named after the service: its output file, and its own log when it has
+  // one. Empty before its first start. Any thread.
+  std::vector<LogFile> logs() const;
 
  private:
   std::filesystem::path file(const char* suffix) const;
@@ -99,6 +105,8 @@ class Daemon {
   std::string ended();
 
   std::string service_, program_;
+  mutable std::mutex logs_mu_;
+  std::vector<LogFile> logs_;
   EventBus* events_;
   DaemonSpec spec_;
   pid_t pid_ = -1;

@@ -20,6 +20,7 @@ class DaemonService : public Service {
     daemon_.cancel_restart();
     return start_locked(config);
   }
+  std::vector<LogFile> logs() const final { return daemon_.logs(); }
   // Restarts a daemon that died, with back-off, while the user wants it running.
   void supervise() final {
     std::lock_guard lock(mu_);

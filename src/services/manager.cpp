@@ -91,6 +91,13 @@ std::vector<std::string> ServiceManager::names() const {
   return order_;
 }
 
+std::vector<LogFile> ServiceManager::logs() const {
+  std::vector<LogFile> out;
+  for (const auto& name : order_)
+    for (auto& f : entries_.at(name)->service->logs()) out.push_back(std::move(f));
+  return out;
+}
+
 bool ServiceManager::has(const std::string& name) const {
   return entries_.count(name) > 0;
 }

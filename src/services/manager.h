@@ -31,6 +31,8 @@ class ServiceManager {
 
   std::vector<std::string> names() const;
   bool has(const std::string& name) const;
+  // Every service's log files (those started at least once).
+  std::vector<LogFile> logs() const;
 
   nlohmann::json status(const std::string& name);
   nlohmann::json status_all();

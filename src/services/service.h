@@ -3,6 +3,7 @@
 // threads, one call per service at a time.
 #pragma once
 
+#include <filesystem>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <string>
@@ -17,6 +18,12 @@ class ServiceError : public std::runtime_error {
   ServiceError(Kind kind, std::string message)
       : std::runtime_error(std::move(message)), kind(kind) {}
   Kind kind;
+};
+
+// A log a service writes: "deluge" (the daemon's own log), "deluge.out" (what it printed).
+struct LogFile {
+  std::string name;
+  std::filesystem::path path;
 };
 
 class Service {
@@ -42,6 +49,8 @@ class Service {
                                          const nlohmann::json& after) = 0;
   // Called about once a second by the manager: notice deaths, restart with back-off.
   virtual void supervise() {}
+  // Its log files, once it has been started (GET /logs).
+  virtual std::vector<LogFile> logs() const { return {}; }
 };
 
 // A service that is listed and configurable but not built yet: start answers 501.

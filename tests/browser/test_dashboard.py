@@ -28,7 +28,8 @@ SCREENS = os.environ.get("MOCCHA_SCREENS") or os.path.join(
 
 
 # Every page of the app, by its data-testid "<name>-page".
-PAGES = ["overview", "services", "torrents", "downloads", "files", "console", "terminal"]
+PAGES = ["overview", "services", "torrents", "downloads", "files", "console", "terminal",
+         "logs"]
 AXE = os.path.join(os.path.dirname(__file__), "..", "..", "web", "node_modules", "axe-core",
                    "axe.min.js")
 
@@ -220,6 +221,18 @@ class Dashboard(unittest.TestCase):
         self.assertEqual((config["port"], config["max_download_speed"]), (6899, 250))
         self.shoot("services-config-desktop")
         self.assert_clean_console(refused=["/services/config"])
+
+    def test_the_agents_log_is_followed_and_filtered(self):
+        self.log_in()
+        self.find("nav-logs").click()
+        text = self.find("logs-text")
+        self.wait.until(lambda d: "listening on" in text.text)
+        # A request made now shows up: the page follows the log as it grows.
+        self.agent.get("/status?marker=followed")
+        self.wait.until(lambda d: "/status" in text.text)
+        self.find("logs-filter").send_keys("listening on")
+        self.wait.until(lambda d: "/status" not in text.text and "listening on" in text.text)
+        self.assert_clean_console()
 
     def test_the_console_streams_output_before_the_cell_finishes(self):
         self.log_in()

@@ -9,6 +9,7 @@ import { Console } from './console.js';
 import { Downloads } from './downloads.js';
 import { Files } from './files.js';
 import { Torrents } from './torrents.js';
+import { Logs } from './logs.js';
 import 'uplot/dist/uPlot.min.css';
 import './style.css';
 
@@ -20,6 +21,7 @@ const PAGES = [
   { id: 'files', label: 'Files', key: '5', view: Files },
   { id: 'console', label: 'Console', key: '6', view: Console },
   { id: 'terminal', label: 'Terminal', key: '7', view: Terminal },
+  { id: 'logs', label: 'Logs', key: '8', view: Logs },
 ];
 
 function currentPage() {
