@@ -64,6 +64,7 @@ bench: build
 	bench/files $(BUILD)/moccha
 	bench/torrents $(BUILD)/moccha
 	bench/downloads $(BUILD)/moccha
+	bench/web $(BUILD)/moccha
 
 format:
 	clang-format -i $$(git ls-files '*.cpp' '*.h')
