@@ -4,6 +4,7 @@ the Host allow-list, one-time login links, sessions kept across a restart, and t
 files served with ETags."""
 import gzip
 import re
+import time
 import unittest
 
 from agent import Agent, wait_for
@@ -129,6 +130,21 @@ class WebAuthTest(unittest.TestCase):
         self.assertEqual(r.status, 401, r)
         # The code is no key: it opens nothing else.
         self.assertEqual(self.agent.get("/status", key=code).status, 401)
+
+    def test_failed_logins_slow_down_per_client_and_the_key_still_gets_in(self):
+        with Agent("--no-rate-limit", "--set", "rate_limit.auth_failures=2") as a:
+            for guess in ("wrong-key", "0" * 32):  # a wrong key, a wrong one-time code
+                self.assertEqual(a.post("/auth/session", key=guess).status, 401)
+            waits = []
+            for _ in range(3):
+                t0 = time.monotonic()
+                self.assertEqual(a.post("/auth/session", key="wrong-key").status, 401)
+                waits.append(time.monotonic() - t0)
+            self.assertGreaterEqual(waits[0], 0.09)  # 100 ms, then doubling
+            self.assertGreaterEqual(waits[2], 0.35)
+            t0 = time.monotonic()
+            self.assertEqual(a.post("/auth/session").status, 200)
+            self.assertLess(time.monotonic() - t0, 2)
 
     def test_log_out_ends_the_session(self):
         cookie, csrf, _ = login(self.agent)

@@ -8,5 +8,11 @@ export function openXterm(element) {
   const fit = new FitAddon();
   term.loadAddon(fit);
   term.open(element);
+  // Copy on select, as terminals on Linux do (Ctrl+C stays the shell's interrupt); paste is the
+  // browser's own (Ctrl+V, Ctrl+Shift+V, the context menu), which xterm.js takes as input.
+  term.onSelectionChange(() => {
+    const text = term.getSelection();
+    if (text && navigator.clipboard) navigator.clipboard.writeText(text).catch(() => {});
+  });
   return { term, fit: () => { try { fit.fit(); } catch (e) { /* hidden: no size yet */ } } };
 }
