@@ -87,17 +87,14 @@ std::string cookie_header(const D& d, const ApiRequest& req, const std::string& 
   return c;
 }
 
-void log_in(const D& d, ApiRequest& req, Responder respond) {
+ApiResponse log_in(const D& d, const ApiRequest& req) {
   if (req.via_session)
     throw ApiError(400, "already logged in", "send the API key or a login code to log in anew");
-  auto own = std::make_shared<const ApiRequest>(req);
-  answer_on(d->quick, std::move(respond), [d, own] {
-    web::WebSessions::Created c = d->sessions->create();
-    ApiResponse r = ApiResponse::ok({{"success", true}, {"csrf_token", c.csrf_token}});
-    r.headers = {{"Set-Cookie", cookie_header(d, *own, c.cookie, false)},
-                 {"Cache-Control", "no-store"}};
-    return r;
-  });
+  web::WebSessions::Created c = d->sessions->create();
+  ApiResponse r = ApiResponse::ok({{"success", true}, {"csrf_token", c.csrf_token}});
+  r.headers = {{"Set-Cookie", cookie_header(d, req, c.cookie, false)},
+               {"Cache-Control", "no-store"}};
+  return r;
 }
 
 // GET /auth/session is public, so a page that is not logged in learns so without an error;
@@ -126,17 +123,13 @@ ApiResponse session(const D& d, const ApiRequest& req) {
   return r;
 }
 
-void log_out(const D& d, ApiRequest& req, Responder respond) {
-  std::string cookie;
+ApiResponse log_out(const D& d, const ApiRequest& req) {
   if (auto it = req.headers.find("cookie"); it != req.headers.end())
-    cookie = http::cookie_value(it->second, d->sessions->cookie_name()).value_or("");
-  auto own = std::make_shared<const ApiRequest>(req);
-  answer_on(d->quick, std::move(respond), [d, own, cookie] {
-    if (!cookie.empty()) d->sessions->end(cookie);
-    ApiResponse r = ApiResponse::ok({{"success", true}, {"message", "Logged out"}});
-    r.headers = {{"Set-Cookie", cookie_header(d, *own, "", true)}};
-    return r;
-  });
+    if (auto cookie = http::cookie_value(it->second, d->sessions->cookie_name()))
+      d->sessions->end(*cookie);
+  ApiResponse r = ApiResponse::ok({{"success", true}, {"message", "Logged out"}});
+  r.headers = {{"Set-Cookie", cookie_header(d, req, "", true)}};
+  return r;
 }
 
 // GET /status/stream: one `sample` event per CPU sample, as Server-Sent Events.
@@ -209,7 +202,6 @@ ApiResponse status_stream(const D& d, const ApiRequest&) {
 void add_web_routes(http::Router& router, WebApiDeps deps) {
   using namespace web_routes;
   auto d = std::make_shared<const WebApiDeps>(std::move(deps));
-  auto bound = [&d](auto f) { return handler(d, f); };
   auto query = [&d](auto f) { return answers(d, f); };
 
   router.add({"GET", "/", http::sync(page), http::BodyKind::none, /*is_public=*/true},
@@ -229,7 +221,7 @@ void add_web_routes(http::Router& router, WebApiDeps deps) {
               "text/javascript",
               {304, 403, 404}});
 
-  http::Route login{"POST", "/auth/session", bound(log_in), http::BodyKind::json};
+  http::Route login{"POST", "/auth/session", on_pool(d, d->quick, log_in), http::BodyKind::json};
   login.also_accepts = [sessions = d->sessions](std::string_view code) {
     return sessions->redeem(code);
   };
@@ -251,7 +243,7 @@ void add_web_routes(http::Router& router, WebApiDeps deps) {
                        {"logged_in", "csrf_token"}),
               "",
               {403}});
-  router.add({"DELETE", "/auth/session", bound(log_out)},
+  router.add({"DELETE", "/auth/session", on_pool(d, d->quick, log_out)},
              {"web", "Log the browser out", {}, nullptr, s::reply({{"message", s::string()}})});
   router.add({"GET", "/status/stream", query(status_stream)},
              {"system",

@@ -37,6 +37,7 @@
 #include "core/text.h"
 #include "http/admission.h"
 #include "http/compression.h"
+#include "http/gate.h"
 #include "http/rate_limiter.h"
 #include "http/router.h"
 #include "http/web_guard.h"
@@ -62,6 +63,25 @@ std::string presented_key(const bhttp::request_header<>& h) {
 std::string_view field_or(const bhttp::request_header<>& h, bhttp::field f) {
   auto it = h.find(f);
   return it == h.end() ? std::string_view() : std::string_view(it->value());
+}
+
+std::optional<std::string_view> optional_field(const bhttp::request_header<>& h,
+                                               std::string_view name) {
+  auto it = h.find(name);
+  if (it == h.end()) return std::nullopt;
+  return std::string_view(it->value());
+}
+
+// What the gate reads of a header.
+RequestHead head_of(const bhttp::request_header<>& h) {
+  return {h.method_string(),
+          field_or(h, bhttp::field::host),
+          presented_key(h),
+          optional_field(h, "Cookie"),
+          optional_field(h, "Origin"),
+          optional_field(h, "Sec-Fetch-Site"),
+          optional_field(h, "X-CSRF-Token"),
+          iequals(field_or(h, bhttp::field::upgrade), "websocket")};
 }
 
 std::optional<std::string> bad_framing(const bhttp::request_header<>& h) {
@@ -104,13 +124,6 @@ ApiResponse failure_reply() {
   }
 }
 
-void add_rate_headers(ApiResponse& r, const RateLimiter::Decision& d) {
-  r.headers.emplace_back("X-RateLimit-Limit", std::to_string(d.limit));
-  r.headers.emplace_back("X-RateLimit-Remaining", std::to_string(d.remaining));
-  r.headers.emplace_back("X-RateLimit-Reset", std::to_string(d.reset_s));
-  if (!d.allowed) r.headers.emplace_back("Retry-After", std::to_string(d.reset_s));
-}
-
 }  // namespace
 
 struct Server::Impl : std::enable_shared_from_this<Impl> {
@@ -149,6 +162,7 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
   tcp::acceptor acceptor;
   asio::steady_timer grace_timer;
   RateLimiter limiter;
+  Gate gate{opt, limiter};
   std::list<Connection> conns;
   std::unordered_map<std::string, int> per_client;  // open connections by address
   bool stopping = false;
@@ -204,13 +218,6 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
   awaitable<std::optional<std::string>> next_piece(BodyStream& body);
   awaitable<boost::system::error_code> send_file(beast::tcp_stream& stream, FileRange& file,
                                                  std::size_t& sent);
-  std::optional<ApiResponse> admit_session(const bhttp::request_header<>& h, ApiRequest& req,
-                                           const std::string& client,
-                                           std::chrono::milliseconds& delay);
-  std::optional<ApiResponse> admit(const bhttp::request_header<>& h, const Router::Match& m,
-                                   const std::string& client, ApiRequest& req,
-                                   std::optional<RateLimiter::Decision>& rate,
-                                   std::chrono::milliseconds& delay);
   void drained_check();
 };
 
@@ -273,104 +280,6 @@ bool Server::Impl::evict_idle() {
   oldest->evicted = true;
   oldest->stream->cancel();
   return true;
-}
-
-// A request without a key in a header: by the dashboard's session cookie, with its
-// cross-site checks (Origin, Sec-Fetch-Site, X-CSRF-Token), or a 401.
-std::optional<ApiResponse> Server::Impl::admit_session(const bhttp::request_header<>& h,
-                                                       ApiRequest& req, const std::string& client,
-                                                       std::chrono::milliseconds& delay) {
-  auto missing = [] {
-    return ApiResponse::error(401, "missing API key",
-                              "send it as X-API-Key or Authorization: Bearer");
-  };
-  if (!opt.sessions) return missing();
-  auto cookies = h.find(bhttp::field::cookie);
-  if (cookies == h.end()) return missing();  // not a guess: counted against nobody
-  auto cookie = cookie_value(cookies->value(), opt.sessions->cookie_name());
-  if (!cookie) return missing();
-  auto csrf = opt.sessions->csrf_of(*cookie);
-  if (!csrf) {
-    delay = auth_delay(limiter.hit("auth|" + client, Clock::now()), opt.rate_limit.auth_failures);
-    return ApiResponse::error(401, "session expired", "log in again with the API key");
-  }
-  auto optional_field = [&](std::string_view name) -> std::optional<std::string_view> {
-    auto it = h.find(name);
-    if (it == h.end()) return std::nullopt;
-    return std::string_view(it->value());
-  };
-  BrowserHeaders b{h.method_string(),
-                   field_or(h, bhttp::field::host),
-                   optional_field("Origin"),
-                   optional_field("Sec-Fetch-Site"),
-                   optional_field("X-CSRF-Token"),
-                   iequals(field_or(h, bhttp::field::upgrade), "websocket")};
-  if (auto why = cross_site_refusal(b, *csrf)) {
-    log::warn("refused a cross-site request from {}: {}", client, *why);
-    return ApiResponse::error(403, "cross-site request refused", *why);
-  }
-  req.via_session = true;
-  req.session_csrf = *csrf;
-  return std::nullopt;
-}
-
-std::optional<ApiResponse> Server::Impl::admit(const bhttp::request_header<>& h,
-                                               const Router::Match& m, const std::string& client,
-                                               ApiRequest& req,
-                                               std::optional<RateLimiter::Decision>& rate,
-                                               std::chrono::milliseconds& delay) {
-  auto now = Clock::now();
-  const RateLimitConfig& rl = opt.rate_limit;
-  bool is_public = m.route && m.route->is_public;
-  std::string key = presented_key(h);
-  // A browser's request (no key in a header) must name a host this agent answers to: a page
-  // on a rebound name cannot read the dashboard or use its session (DNS rebinding).
-  if (key.empty() && opt.hosts && !opt.hosts->allows(field_or(h, bhttp::field::host)))
-    return ApiResponse::error(403, "unknown Host",
-                              "this agent answers to its own names only (web.allowed_hosts)");
-  if (!is_public) {
-    if (key.empty()) {
-      if (auto refused = admit_session(h, req, client, delay)) return refused;
-    } else if (!(m.route && m.route->also_accepts && m.route->also_accepts(key)) &&
-               !constant_time_equal(key, opt.api_key)) {
-      // Wrong keys slow down per address whatever the rate-limit switch says: it is what
-      // keeps a key from being guessed.
-      delay = auth_delay(limiter.hit("auth|" + client, now), rl.auth_failures);
-      return ApiResponse::error(401, "invalid API key",
-                                "send it as X-API-Key or Authorization: Bearer");
-    }
-    if (rl.enabled) {
-      RateGroup group = rate_group(req.path);
-      int limit = group == RateGroup::deluge     ? rl.deluge
-                  : group == RateGroup::services ? rl.services
-                                                 : rl.system;
-      // One key is configured, so the group alone identifies the bucket.
-      rate = limiter.check(std::string("key|") + to_string(group), limit, now);
-      if (!rate->allowed) {
-        ApiResponse r = ApiResponse::error(
-            429, "rate limit exceeded",
-            fmt::format("{} requests per minute for {} endpoints", limit, to_string(group)));
-        add_rate_headers(r, *rate);
-        return r;
-      }
-    }
-  }
-  if (!m.route) {
-    if (!m.allowed.empty()) {
-      std::string allow;
-      for (const auto& a : m.allowed) allow += (allow.empty() ? "" : ", ") + a;
-      if (std::find(m.allowed.begin(), m.allowed.end(), "GET") != m.allowed.end())
-        allow += ", HEAD";
-      ApiResponse r =
-          ApiResponse::error(405, "method not allowed",
-                             fmt::format("{} {} is not supported; use {}",
-                                         std::string(h.method_string()), req.path, allow));
-      r.headers.emplace_back("Allow", allow);
-      return r;
-    }
-    return ApiResponse::error(404, "not found", "no route for " + req.path);
-  }
-  return std::nullopt;
 }
 
 awaitable<ApiResponse> Server::Impl::invoke(const Route& route, ApiRequest& req, Connection& conn) {
@@ -627,7 +536,7 @@ void Server::Impl::admit_header(bhttp::request_parser<bhttp::empty_body>& header
     x.early = ApiResponse::error(400, "malformed HTTP request", *why);
     x.framing_bad = true;
   } else {
-    x.early = admit(h, match, x.req.client, x.req, x.rate, x.auth_wait);
+    x.early = gate.admit(head_of(h), match, x.req.client, x.req, x.rate, x.auth_wait);
   }
   x.route = match.route;
   if (x.early) return;
