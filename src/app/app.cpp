@@ -5,6 +5,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <cmath>
 #include <csignal>
 #include <cstdio>
 #include <iostream>
@@ -220,7 +221,8 @@ int serve(Config config) {
   if (config.terminal.enabled) {
     terminals = std::make_unique<terminal::Terminals>(terminal::Options{
         config.terminal.shell, config.workspace, config.terminal.scrollback_bytes,
-        std::chrono::seconds(static_cast<long long>(config.terminal.idle_timeout_s)),
+        // Rounded up: 0.5 is half a second's wish, not "never" (that is 0).
+        std::chrono::seconds(static_cast<long long>(std::ceil(config.terminal.idle_timeout_s))),
         config.terminal.max_terminals});
   }
   api::add_terminals_routes(router, {terminals.get(), jobs_pool.poster()});

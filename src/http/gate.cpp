@@ -59,6 +59,10 @@ std::optional<ApiResponse> Gate::admit(const RequestHead& h, const Router::Match
   if (key.empty() && opt_.hosts && !opt_.hosts->allows(h.host))
     return ApiResponse::error(403, "unknown Host",
                               "this agent answers to its own names only (web.allowed_hosts)");
+  if (is_public && m.route->session_optional && key.empty() && h.cookie) {
+    auto refused = admit_session(h, req, client, delay);
+    if (refused && refused->status == 403) return refused;  // cross-site: said so
+  }
   if (!is_public) {
     if (key.empty()) {
       if (auto refused = admit_session(h, req, client, delay)) return refused;

@@ -34,7 +34,10 @@ struct Route {
   std::string pattern;
   Handler handler;
   BodyKind body = BodyKind::none;
-  bool is_public = false;      // no API key needed (/health)
+  bool is_public = false;  // no API key needed (/health)
+  // For a public route: a session cookie, when sent, is admitted as on any other route (its
+  // cross-site checks apply, req.via_session is set); one that is unknown is no session.
+  bool session_optional = false;
   std::size_t body_limit = 0;  // 0: limits.max_body_bytes (max_upload_bytes for streams)
   // A credential this route takes besides the API key, in the same headers (GET /metrics: a
   // scraper's metrics.token; POST /auth/session: a one-time login code). Wrong ones slow down.

@@ -189,7 +189,9 @@ class Terminals::Impl::Attached : public Terminals::Attachment {
   void input(std::string bytes) override {
     auto impl = impl_.lock();
     if (!impl || bytes.empty()) return;
-    asio::post(impl->ioc, [impl, t = t_, bytes = std::move(bytes)]() mutable {
+    // A raw pointer: the handler runs only while the thread, and so the Impl, lives (a
+    // shared_ptr in its own queue would keep it alive forever).
+    asio::post(impl->ioc, [impl = impl.get(), t = t_, bytes = std::move(bytes)]() mutable {
       if (t->ended) return;
       t->input.push_back(std::move(bytes));
       impl->write_next(t);
@@ -223,8 +225,9 @@ Terminals::~Terminals() {
     all.swap(impl_->terms);
   }
   for (auto& [id, t] : all) impl_->end(t, "the agent is stopping");
+  // The timer is the terminals' thread's: cancelled there, then the thread runs out of work.
+  asio::post(impl_->ioc, [impl = impl_.get()] { impl->tick.cancel(); });
   impl_->work.reset();
-  impl_->tick.cancel();
   impl_->thread.join();
 }
 
@@ -260,7 +263,7 @@ Info Terminals::create(int cols, int rows) {
     impl_->terms[t->id] = t;
     info = t->info();
   }
-  asio::post(impl_->ioc, [impl = impl_, t] { impl->read(t); });
+  asio::post(impl_->ioc, [impl = impl_.get(), t] { impl->read(t); });
   log::info("terminal {} started: {} (pid {})", t->id, shell, t->pid);
   return info;
 }
