@@ -7,7 +7,11 @@ us0 us ug uq f u p g l m a d sml; ciphertext kept as uploaded (on disk) and serv
 ranges; a 36-byte completion token for the last chunk of an upload; public file and folder
 links. It is checked by megajs (tests/mega/check.mjs), a client Moccha did not write.
 
-  fake_mega.py PORT DIR ACCOUNTS.json   prints "ready" when it listens; stops on SIGTERM
+  fake_mega.py PORT DIR ACCOUNTS.json [CERT KEY]   prints "ready" when it listens; stops on SIGTERM
+
+With CERT and KEY it also answers the API over TLS on 127.0.0.1:443, for megatools, whose API
+address is fixed (https://g.api.mega.co.nz/): the test runs it in a mount namespace where that
+name is 127.0.0.1 and the test's CA is trusted. Transfer URLs stay plain HTTP on PORT (ssl: 0).
 
 ACCOUNTS.json: [{"email", "password", "version": 1|2, "mfa": "123456"?, "storage_total"?}].
 POST /_fault {"command": "us", "code": -3, "times": 1} makes the next matching commands fail
@@ -324,7 +328,7 @@ class Fake:
         return 0
 
 
-def serve(fake):
+def serve(fake, port=None):
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
@@ -370,6 +374,8 @@ def serve(fake):
                         fake.faults.append({"command": f["command"], "code": f["code"],
                                             "times": f.get("times", 1)})
                 return self.reply(200, b"{}")
+            if url.path.startswith("/dl/"):  # megatools POSTs its range requests
+                return self.do_GET()
             if url.path.startswith("/ul/"):
                 _, _, uid, offset = url.path.split("/")[:4]
                 with fake.lock:
@@ -415,7 +421,7 @@ def serve(fake):
         def log_message(self, *a):
             pass
 
-    return ThreadingHTTPServer(("127.0.0.1", fake.port), Handler)
+    return ThreadingHTTPServer(("127.0.0.1", port or fake.port), Handler)
 
 
 def check_hashcash(token, header):
@@ -435,10 +441,23 @@ def main():
     port, root, accounts = int(sys.argv[1]), sys.argv[2], sys.argv[3]
     with open(accounts) as f:
         fake = Fake(port, root, json.load(f))
-    server = serve(fake)
-    signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())
+    servers = [serve(fake)]
+    if len(sys.argv) > 5:
+        import ssl
+        tls = serve(fake, 443)
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(sys.argv[4], sys.argv[5])
+        tls.socket = ctx.wrap_socket(tls.socket, server_side=True)
+        servers.append(tls)
+
+    def stop(*_):
+        for s in servers:
+            threading.Thread(target=s.shutdown).start()
+    signal.signal(signal.SIGTERM, stop)
+    for s in servers[1:]:
+        threading.Thread(target=s.serve_forever, daemon=True).start()
     print("ready", flush=True)
-    server.serve_forever()
+    servers[0].serve_forever()
 
 
 if __name__ == "__main__":
