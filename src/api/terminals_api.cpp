@@ -24,6 +24,14 @@ using D = std::shared_ptr<const TerminalsApiDeps>;
 
 constexpr int kMaxSide = 1000;
 
+// A frame's "type" when it is a JSON object with a string there, else "" (never throws: a frame
+// is the client's, and a throw here would end the I/O thread).
+std::string frame_type(const json& j) {
+  if (!j.is_object()) return {};
+  auto it = j.find("type");
+  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
 terminal::Terminals& enabled(const D& d) {
   if (!d->terminals)
     throw ApiError(403, "terminals are disabled", "terminal.enabled is false in the config");
@@ -100,8 +108,7 @@ class Link : public std::enable_shared_from_this<Link> {
   bool take(const WebSocket::Message& m) {
     if (csrf_ && !attachment_) {
       json j = json::parse(m.data, nullptr, false);
-      if (m.binary || !j.is_object() || j.value("type", "") != "auth" ||
-          !j.contains("csrf_token") || !j["csrf_token"].is_string() ||
+      if (m.binary || frame_type(j) != "auth" || !j["csrf_token"].is_string() ||
           !http::constant_time_equal(j["csrf_token"].get<std::string>(), *csrf_))
         return refuse(1008, "the first frame must be {\"type\": \"auth\", \"csrf_token\": ...}");
       return attach();
@@ -111,7 +118,7 @@ class Link : public std::enable_shared_from_this<Link> {
       return true;
     }
     json j = json::parse(m.data, nullptr, false);
-    std::string type = j.is_object() ? j.value("type", "") : "";
+    std::string type = frame_type(j);
     if (type == "resize") {
       auto side_of = [&](const char* k) {
         return j.contains(k) && j[k].is_number_integer() ? j[k].get<long long>() : 0;

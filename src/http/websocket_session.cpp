@@ -50,7 +50,13 @@ class BeastSocket : public WebSocket, public std::enable_shared_from_this<BeastS
             }
             Message m{beast::buffers_to_string(self->in_.data()), self->ws_.got_binary()};
             self->in_.consume(self->in_.size());
-            done(std::move(m));
+            // A handler that throws on a message ends this socket, never the I/O thread.
+            try {
+              done(std::move(m));
+            } catch (const std::exception& e) {
+              log::error("a WebSocket handler failed: {}", e.what());
+              self->begin_close(websocket::close_code::internal_error, "internal error");
+            }
           });
     });
   }

@@ -108,7 +108,8 @@ class TerminalsTest(unittest.TestCase):
     def test_bad_frames_close_the_socket_and_never_the_agent(self):
         t = self.open()
         for frame, code in [("not json", 1003), ({"type": "resize", "cols": 0, "rows": 5}, 1008),
-                            ({"type": "launch"}, 1003), (b"x" * (2 << 20), 1009)]:
+                            ({"type": "launch"}, 1003), ({"type": 5}, 1003), ([1, 2], 1003),
+                            (b"x" * (2 << 20), 1009)]:
             ws = self.join(t["id"])
             ws.recv()
             try:

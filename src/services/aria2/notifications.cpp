@@ -59,16 +59,19 @@ void Notifications::loop() {
 }
 
 void Notifications::take(const std::string& text) {
+  // aria2's text, but never trusted to be well formed: a throw here would end the thread.
   auto msg = nlohmann::json::parse(text, nullptr, false);
   if (!msg.is_object() || !msg.contains("method") || !msg["method"].is_string()) return;
-  const auto& params = msg.value("params", nlohmann::json::array());
-  if (!params.is_array() || params.empty() || !params[0].is_object()) return;
-  std::string gid = params[0].value("gid", "");
-  if (gid.empty()) return;
+  const std::string method = msg["method"].get<std::string>();
+  auto params = msg.find("params");
+  if (params == msg.end() || !params->is_array() || params->empty() || !(*params)[0].is_object())
+    return;
+  auto gid = (*params)[0].find("gid");
+  if (gid == (*params)[0].end() || !gid->is_string() || gid->get<std::string>().empty()) return;
   try {
-    on_event_(msg["method"].get<std::string>(), gid);
+    on_event_(method, gid->get<std::string>());
   } catch (const std::exception& e) {
-    log::warn("aria2 notification {} for {}: {}", msg["method"].get<std::string>(), gid, e.what());
+    log::warn("aria2 notification {} for {}: {}", method, gid->get<std::string>(), e.what());
   }
 }
 
