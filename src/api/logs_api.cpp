@@ -1,5 +1,6 @@
 #include "api/logs_api.h"
 
+#include <algorithm>
 #include <fstream>
 #include <memory>
 
@@ -59,14 +60,13 @@ ApiResponse read(const D& d, const ApiRequest& req) {
     text.resize(static_cast<std::size_t>(in.gcount()));
   }
   long long next = from + static_cast<long long>(text.size());
-  ApiResponse r = ApiResponse::ok({{"success", true},
-                                   {"name", name},
-                                   {"size", size},
-                                   {"offset", from},
-                                   {"next", next},
-                                   {"rotated", rotated},
-                                   {"text", std::move(text)}});
-  return r;
+  return ApiResponse::ok({{"success", true},
+                          {"name", name},
+                          {"size", size},
+                          {"offset", from},
+                          {"next", next},
+                          {"rotated", rotated},
+                          {"text", std::move(text)}});
 }
 
 }  // namespace

@@ -64,7 +64,7 @@ ApiResponse create(const D& d, const ApiRequest& req) {
     r.status = 201;
     return r;
   } catch (const terminal::TerminalError& e) {
-    bool full = std::string_view(e.what()).starts_with("already");
+    bool full = e.kind == terminal::TerminalError::Kind::too_many;
     throw ApiError(full ? 409 : 500, full ? "too many terminals" : "no shell", e.what());
   }
 }
@@ -184,26 +184,21 @@ void add_terminals_routes(http::Router& router, TerminalsApiDeps deps) {
   using namespace terminals_routes;
   auto d = std::make_shared<const TerminalsApiDeps>(std::move(deps));
   auto run = [d](auto f) { return on_pool(d, d->pool, f); };
-  auto terminal_schema = s::object({{"id", s::string()},
-                                    {"pid", s::integer()},
-                                    {"shell", s::string()},
-                                    {"cols", s::integer()},
-                                    {"rows", s::integer()},
-                                    {"viewers", s::integer("WebSockets joined to it now")},
-                                    {"created", s::integer("Unix seconds")},
-                                    {"last_active", s::integer("Its last input or output")}},
-                                   {"id", "pid", "cols", "rows"});
+  // What create and list answer of a terminal (info_json).
+  const s::Properties terminal_fields = {{"id", s::string()},
+                                         {"pid", s::integer()},
+                                         {"shell", s::string()},
+                                         {"cols", s::integer()},
+                                         {"rows", s::integer()},
+                                         {"viewers", s::integer("WebSockets joined to it now")},
+                                         {"created", s::integer("Unix seconds")},
+                                         {"last_active", s::integer("Its last input or output")}};
   router.add({"POST", "/terminals", run(create), http::BodyKind::json},
              {"terminals",
               "Start a login shell on a PTY in the workspace, in a session of its own",
               {},
               s::object({{"cols", s::integer()}, {"rows", s::integer()}}),
-              s::reply({{"id", s::string()},
-                        {"pid", s::integer()},
-                        {"shell", s::string()},
-                        {"cols", s::integer()},
-                        {"rows", s::integer()}},
-                       {"id", "pid"}),
+              s::reply(terminal_fields, {"id", "pid", "cols", "rows"}),
               "",
               {403, 409},
               {{"cols", 120}, {"rows", 40}},
@@ -213,7 +208,9 @@ void add_terminals_routes(http::Router& router, TerminalsApiDeps deps) {
               "The terminals open now",
               {},
               nullptr,
-              s::reply({{"terminals", s::array(terminal_schema)}}, {"terminals"}),
+              s::reply({{"terminals",
+                         s::array(s::object(terminal_fields, {"id", "pid", "cols", "rows"}))}},
+                       {"terminals"}),
               "",
               {403}});
   router.add({"DELETE", "/terminals/{id}", run(remove)},

@@ -236,8 +236,9 @@ Info Terminals::create(int cols, int rows) {
   {
     std::lock_guard lock(impl_->mu);
     if (impl_->terms.size() >= opt.max_terminals)
-      throw TerminalError("already " + std::to_string(opt.max_terminals) +
-                          " terminals open (terminal.max_terminals); end one first");
+      throw TerminalError(TerminalError::Kind::too_many,
+                          "already " + std::to_string(opt.max_terminals) +
+                              " terminals open (terminal.max_terminals); end one first");
   }
   std::string shell = opt.shell.empty() ? sys::login_shell() : opt.shell;
   std::string scope = sys::new_scope();
@@ -249,7 +250,8 @@ Info Terminals::create(int cols, int rows) {
         {{"TERM", "xterm-256color"}, {"COLORTERM", "truecolor"}, {sys::kScopeVariable, scope}},
         cols, rows);
   } catch (const std::exception& e) {
-    throw TerminalError(std::string("could not start a shell: ") + e.what());
+    throw TerminalError(TerminalError::Kind::no_shell,
+                        std::string("could not start a shell: ") + e.what());
   }
   auto t = std::make_shared<Terminal>(impl_->ioc, child, opt.scrollback_bytes);
   t->id = random_hex(8);

@@ -32,10 +32,12 @@ struct Options {
   std::size_t max_terminals = 16;
 };
 
-// A refusal: too many terminals, or a shell that could not start.
+// A refusal: too many terminals open, or a shell that could not start.
 class TerminalError : public std::runtime_error {
  public:
-  using std::runtime_error::runtime_error;
+  enum class Kind { too_many, no_shell };
+  TerminalError(Kind kind, const std::string& what) : std::runtime_error(what), kind(kind) {}
+  Kind kind;
 };
 
 struct Info {
