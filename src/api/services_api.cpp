@@ -54,10 +54,12 @@ void status_one(const D& d, ApiRequest& req, Responder respond) {
 void act(const D& d, ApiRequest& req, Responder respond) {
   std::string name = known(*d, req);
   std::string verb = req.path.substr(req.path.rfind('/') + 1);
-  answer_on(d->jobs, std::move(respond), [d, name, verb] {
-    json out = verb == "start"  ? d->m->start(name)
+  if (!req.json.is_null() && !req.json.is_object())
+    throw http::ApiError(400, "invalid request", "the body, when sent, is a JSON object");
+  answer_on(d->jobs, std::move(respond), [d, name, verb, body = req.json] {
+    json out = verb == "start"  ? d->m->start(name, body)
                : verb == "stop" ? d->m->stop(name)
-                                : d->m->restart(name);
+                                : d->m->restart(name, body);
     out["success"] = true;
     return ApiResponse::ok(std::move(out));
   });
@@ -116,14 +118,16 @@ void add_services_routes(http::Router& router, services::ServiceManager* m, Serv
   router.add({"GET", "/services/{service_name}/status", handler(d, status_one)},
              {"services", "One service's status", {}, nullptr, service_status(), "", {404}});
   for (std::string verb : {"start", "stop", "restart"})
-    router.add({"POST", "/services/{service_name}/" + verb, handler(d, act)},
+    router.add({"POST", "/services/{service_name}/" + verb, handler(d, act), http::BodyKind::json},
                {"services",
                 "Start, stop or restart a service (" + verb + ")",
                 {},
-                nullptr,
+                verb == "stop"
+                    ? json()
+                    : s::object({{"mfa", s::string("MEGA: a 2FA code, when the account asks")}}),
                 s::reply({{"message", s::string()}, {"result", s::any()}}, {"message"}),
                 "",
-                {404, 409, 501, 502, 503}});
+                {400, 404, 409, 502, 503, 507}});
   router.add({"GET", "/services/config", answers(d, config_all)},
              {"services",
               "Every service's config (secrets shown as ********)",

@@ -27,6 +27,8 @@ int status_for(services::ServiceError::Kind kind) {
       return 502;
     case Kind::unavailable:
       return 503;
+    case Kind::no_space:
+      return 507;
     case Kind::failed:
       break;
   }

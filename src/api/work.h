@@ -1,7 +1,7 @@
 // The one boundary between blocking work and its reply: runs `work` on a pool and answers
 // with what it returns, or with the error it throws mapped to a status: ApiError as it says,
 // files::Error by its code (400/403/404/409/500), ServiceError by its kind
-// (400/404/409/501/502/503/500), DiskFull 507, a JSON error 400, anything
+// (400/404/409/501/502/503/507/500), DiskFull 507, a JSON error 400, anything
 // else 500 (logged). Handlers in api/ post their blocking work through this, never bare.
 #pragma once
 

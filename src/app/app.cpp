@@ -18,6 +18,7 @@
 #include "api/files_api.h"
 #include "api/jdownloader_api.h"
 #include "api/logs_api.h"
+#include "api/mega_api.h"
 #include "api/metrics_api.h"
 #include "api/openapi.h"
 #include "api/services_api.h"
@@ -43,6 +44,8 @@
 #include "services/jdownloader/jd_downloads.h"
 #include "services/jdownloader/jd_service.h"
 #include "services/manager.h"
+#include "services/mega/mega_downloads.h"
+#include "services/mega/mega_service.h"
 #include "services/tunnel/tunnel_service.h"
 #include "services/webhooks.h"
 #include "store/database.h"
@@ -177,8 +180,9 @@ int serve(Config config) {
   auto jd_service = std::make_unique<jd::JdService>(config.data_dir, &events);
   jd::JdService* jdownloader = jd_service.get();
   service_list.push_back(std::move(jd_service));
-  service_list.push_back(std::make_unique<services::PendingService>(
-      "mega", nlohmann::json{{"enabled", false}, {"autostart", true}}));
+  auto mega_service = std::make_unique<mega::MegaService>(config.data_dir, &events);
+  mega::MegaService* mega = mega_service.get();
+  service_list.push_back(std::move(mega_service));
   auto aria2_service = std::make_unique<aria2::Aria2Service>(config.data_dir, &events);
   aria2::Aria2Service* aria2 = aria2_service.get();
   service_list.push_back(std::move(aria2_service));
@@ -193,8 +197,10 @@ int serve(Config config) {
   deluge::DelugeDownloads deluge_downloads(deluge);
   aria2::Aria2Downloads aria2_downloads(aria2, db.get(), &events);
   jd::JdDownloads jd_downloads(jdownloader, &events);
+  mega::MegaDownloads mega_downloads(mega);
   services::DownloadQueue downloads;
   downloads.add_source(&deluge_downloads);
+  downloads.add_source(&mega_downloads);  // before aria2: mega.nz links are https too
   downloads.add_source(&aria2_downloads);
   downloads.add_source(&jd_downloads);
   api::add_services_routes(router, &service_manager, {jobs_pool.poster(), daemons_pool.poster()});
@@ -204,6 +210,7 @@ int serve(Config config) {
   api::add_downloads_routes(router, &downloads, daemons_pool.poster());
   api::add_events_routes(router, &events);
   api::add_jdownloader_routes(router, &jd_downloads, daemons_pool.poster());
+  api::add_mega_routes(router, mega, &path_policy, daemons_pool.poster());
 
   // Metrics: the server counts its traffic; the rest is read from its owners at each scrape.
   metrics::Registry metrics;

@@ -2,6 +2,7 @@
 
 #include <curl/curl.h>
 
+#include <cctype>
 #include <memory>
 
 namespace moccha {
@@ -13,7 +14,29 @@ size_t collect(char* data, size_t size, size_t n, void* out) {
   return size * n;
 }
 
+size_t collect_header(char* data, size_t size, size_t n, void* out) {
+  std::string_view line(data, size * n);
+  auto colon = line.find(':');
+  if (colon != std::string_view::npos) {
+    std::string name(line.substr(0, colon));
+    for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    std::string_view value = line.substr(colon + 1);
+    while (!value.empty() && (value.front() == ' ' || value.front() == '\t'))
+      value.remove_prefix(1);
+    while (!value.empty() && (value.back() == '\r' || value.back() == '\n' || value.back() == ' '))
+      value.remove_suffix(1);
+    static_cast<HttpReply*>(out)->headers.emplace_back(std::move(name), value);
+  }
+  return size * n;
+}
+
 }  // namespace
+
+std::string HttpReply::header(std::string_view name) const {
+  for (const auto& [k, v] : headers)
+    if (k == name) return v;
+  return {};
+}
 
 HttpReply http_perform(const std::string& url, const std::vector<std::string>& headers,
                        const std::function<void(void*)>& prepare, HttpOptions options) {
@@ -32,6 +55,8 @@ HttpReply http_perform(const std::string& url, const std::vector<std::string>& h
   curl_easy_setopt(h, CURLOPT_HTTPHEADER, list.get());
   curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, collect);
   curl_easy_setopt(h, CURLOPT_WRITEDATA, &reply.body);
+  curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, collect_header);
+  curl_easy_setopt(h, CURLOPT_HEADERDATA, &reply);
   curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
                    static_cast<long>(options.connect_timeout.count()));
   if (options.timeout.count() > 0)

@@ -5,6 +5,8 @@
 #include <chrono>
 #include <functional>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 namespace moccha {
@@ -13,7 +15,10 @@ struct HttpReply {
   long status = 0;  // 0: no reply (see error); set also when a prepare's option failed it
   std::string body;
   std::string error;  // why there was no reply: libcurl's message
+  std::vector<std::pair<std::string, std::string>> headers;  // the reply's, names lower-cased
   bool reached() const { return error.empty(); }
+  // The first header of that (lower-case) name, or "".
+  std::string header(std::string_view name) const;
 };
 
 struct HttpOptions {

@@ -120,7 +120,7 @@ json ServiceManager::status_all() {
   return out;
 }
 
-json ServiceManager::start(const std::string& name) {
+json ServiceManager::start(const std::string& name, const json& request) {
   Entry& e = entry(name);
   std::lock_guard op(e.op);
   if (e.service->running()) {
@@ -132,7 +132,8 @@ json ServiceManager::start(const std::string& name) {
               {"port", st.value("port", json())},
               {"managed", st.value("managed", json())}}}};
   }
-  json result = e.service->start(config(name));
+  json result = request.is_object() ? e.service->start_with(config(name), request)
+                                    : e.service->start(config(name));
   save_running();
   publish("service.started", name, result);
   return {{"message", name + " started successfully"}, {"result", result}};
@@ -148,13 +149,14 @@ json ServiceManager::stop(const std::string& name) {
   return {{"message", was ? name + " stopped" : name + " was not running"}};
 }
 
-json ServiceManager::restart(const std::string& name) {
+json ServiceManager::restart(const std::string& name, const json& request) {
   Entry& e = entry(name);
   std::lock_guard op(e.op);
   bool was = e.service->running();
   e.service->stop();
   if (was) publish("service.stopped", name, nullptr);
-  json result = e.service->start(config(name));
+  json result = request.is_object() ? e.service->start_with(config(name), request)
+                                    : e.service->start(config(name));
   save_running();
   publish("service.started", name, result);
   return {{"message", name + " restarted"}, {"result", result}};

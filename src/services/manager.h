@@ -37,9 +37,10 @@ class ServiceManager {
   nlohmann::json status(const std::string& name);
   nlohmann::json status_all();
   // {"message", "result"}; starting a running service succeeds and says so.
-  nlohmann::json start(const std::string& name);
+  // `request`: the start's body (null: none), handed to Service::start_with.
+  nlohmann::json start(const std::string& name, const nlohmann::json& request = nullptr);
   nlohmann::json stop(const std::string& name);
-  nlohmann::json restart(const std::string& name);
+  nlohmann::json restart(const std::string& name, const nlohmann::json& request = nullptr);
 
   // The stored config, secrets included: for the service itself, never for a reply.
   nlohmann::json config(const std::string& name) const;

@@ -13,8 +13,18 @@ namespace moccha::services {
 
 class ServiceError : public std::runtime_error {
  public:
-  // bad_reply: the engine answered something we cannot read (502).
-  enum class Kind { invalid, not_implemented, unavailable, failed, conflict, not_found, bad_reply };
+  // bad_reply: the engine answered something we cannot read, or could not be reached (502);
+  // no_space: the engine's storage is full (507).
+  enum class Kind {
+    invalid,
+    not_implemented,
+    unavailable,
+    failed,
+    conflict,
+    not_found,
+    bad_reply,
+    no_space
+  };
   ServiceError(Kind kind, std::string message)
       : std::runtime_error(std::move(message)), kind(kind) {}
   Kind kind;
@@ -41,6 +51,12 @@ class Service {
   virtual nlohmann::json status() = 0;
   // Starts with `config`; returns {"pid", "host", "port"} or what the service has. Throws.
   virtual nlohmann::json start(const nlohmann::json& config) = 0;
+  // The same from POST /services/NAME/start with a body: `request` is that body, for what only
+  // this start needs (MEGA's 2FA code). Autostart and supervision call start(config).
+  virtual nlohmann::json start_with(const nlohmann::json& config, const nlohmann::json& request) {
+    (void)request;
+    return start(config);
+  }
   virtual void stop() = 0;
   virtual bool running() = 0;
   // Applies a changed config to a running service where it can; returns the keys that only
@@ -51,32 +67,6 @@ class Service {
   virtual void supervise() {}
   // Its log files, once it has been started (GET /logs).
   virtual std::vector<LogFile> logs() const { return {}; }
-};
-
-// A service that is listed and configurable but not built yet: start answers 501.
-class PendingService : public Service {
- public:
-  PendingService(std::string name, nlohmann::json defaults)
-      : name_(std::move(name)), defaults_(std::move(defaults)) {}
-  std::string name() const override { return name_; }
-  nlohmann::json defaults() const override { return defaults_; }
-  void validate(const nlohmann::json&) const override {}
-  nlohmann::json status() override {
-    return {{"running", false}, {"connected", false}, {"implemented", false}};
-  }
-  nlohmann::json start(const nlohmann::json&) override {
-    throw ServiceError(ServiceError::Kind::not_implemented,
-                       "the " + name_ + " service is not built in this version of moccha");
-  }
-  void stop() override {}
-  bool running() override { return false; }
-  std::vector<std::string> apply(const nlohmann::json&, const nlohmann::json&) override {
-    return {};
-  }
-
- private:
-  std::string name_;
-  nlohmann::json defaults_;
 };
 
 }  // namespace moccha::services

@@ -160,9 +160,9 @@ class Errors(unittest.TestCase):
                                     headers={"Content-Type": "application/json"})
                 self.assertError(r, 400, "malformed JSON")
 
-    def test_not_built_yet_is_501(self):
+    def test_a_service_started_without_its_account_is_400(self):
         r = self.agent.post("/services/mega/start")
-        self.assertError(r, 501, "not built")
+        self.assertError(r, 400, "set the account first")
 
     def test_header_too_large(self):
         r = self.agent.get("/status", headers={"X-Big": "a" * 8000})

@@ -27,10 +27,10 @@ ACCOUNTS = [
 
 
 class FakeMega:
-    def __init__(self, tls=None):
+    def __init__(self, tls=None, accounts=ACCOUNTS):
         self.dir = tempfile.mkdtemp(prefix="moccha-fake-mega-")
         with open(os.path.join(self.dir, "accounts.json"), "w") as f:
-            json.dump(ACCOUNTS, f)
+            json.dump(accounts, f)
         self.port = free_port()
         self.proc = subprocess.Popen(
             ["/usr/bin/python3", os.path.join(MEGA, "fake_mega.py"), str(self.port), self.dir,
@@ -52,6 +52,7 @@ class FakeMega:
 
     def stop(self):
         stop_child(self.proc)
+        self.proc.stdout.close()
         shutil.rmtree(self.dir, ignore_errors=True)
 
 

@@ -80,7 +80,7 @@ class OpenApi(unittest.TestCase):
         call("GET", "/services/status")
         call("GET", "/services/{service_name}/status", "/services/deluge/status")
         call("GET", "/services/{service_name}/status", "/services/nope/status")  # 404
-        call("POST", "/services/{service_name}/start", "/services/mega/start")  # 501
+        call("POST", "/services/{service_name}/start", "/services/mega/start")  # 400: no account
         call("GET", "/services/config")
         call("GET", "/services/config/{service_name}", "/services/config/aria2")
         call("POST", "/services/config", body={"service_name": "aria2",

@@ -316,15 +316,15 @@ class NotInstalled(unittest.TestCase):
 
 
 class Catalog(unittest.TestCase):
-    def test_unknown_and_pending_services(self):
+    def test_unknown_services_and_one_not_set_up(self):
         with Agent("--no-rate-limit") as a:
             self.assertEqual(a.post("/services/nope/start").status, 404)
             self.assertEqual(a.get("/services/nope/status").status, 404)
             self.assertEqual(a.get("/services/config/nope").status, 404)
             for name in ("mega",):
                 r = a.post(f"/services/{name}/start")
-                self.assertEqual(r.status, 501, r)
-                self.assertIn("not built", r.json()["error"])
+                self.assertEqual(r.status, 400, r)
+                self.assertIn("set the account first", r.json()["error"])
                 self.assertIs(a.get(f"/services/{name}/status").json()["running"], False)
             self.assertEqual(a.get("/services").json()["services"],
                              ["deluge", "jdownloader", "mega", "aria2", "tunnel"])
@@ -347,9 +347,9 @@ class Catalog(unittest.TestCase):
             self.assertRegex(out.stdout, r"mega\s+stopped")
             out = run_cli("service-stop", "deluge", env=env, timeout=60)
             self.assertEqual(out.stdout.strip(), "deluge stopped")
-            out = run_cli("service-start", "mega", env=env)
+            out = run_cli("service-start", "mega", env=env)  # no account set
             self.assertNotEqual(out.returncode, 0)
-            self.assertIn("501", out.stderr)
+            self.assertIn("400", out.stderr)
             out = run_cli("config", "set", "deluge", "max_download_speed=-1", env=env)
             self.assertNotEqual(out.returncode, 0)
             self.assertIn("400", out.stderr)

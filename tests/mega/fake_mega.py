@@ -15,7 +15,9 @@ name is 127.0.0.1 and the test's CA is trusted. Transfer URLs stay plain HTTP on
 
 ACCOUNTS.json: [{"email", "password", "version": 1|2, "mfa": "123456"?, "storage_total"?}].
 POST /_fault {"command": "us", "code": -3, "times": 1} makes the next matching commands fail
-with that code (-3, -9, -15, -17), or {"hashcash": 1} answers the next request 402."""
+with that code (-3, -9, -15, -17), {"hashcash": 1} answers the next request 402, and
+{"drop_download": N} cuts the next download off after N bytes (its Content-Length promised
+more), as a dropped connection does."""
 import base64
 import hashlib
 import json
@@ -144,6 +146,7 @@ class Fake:
         self.links = {}      # public handle -> (account, node handle)
         self.faults = []     # [{"command", "code", "times"}]
         self.hashcash = 0
+        self.drop_download = None  # bytes after which the next download is cut off
 
     # -- the API ---------------------------------------------------------------------------
 
@@ -370,6 +373,8 @@ def serve(fake, port=None):
                 with fake.lock:
                     if "hashcash" in f:
                         fake.hashcash = f["hashcash"]
+                    elif "drop_download" in f:
+                        fake.drop_download = int(f["drop_download"])
                     else:
                         fake.faults.append({"command": f["command"], "code": f["code"],
                                             "times": f.get("times", 1)})
@@ -400,6 +405,8 @@ def serve(fake, port=None):
                 with fake.lock:
                     state = {"faults": sum(f["times"] for f in fake.faults),
                              "hashcash": fake.hashcash}
+                    if fake.drop_download is not None:
+                        state["drop_download"] = fake.drop_download
                 return self.reply(200, json.dumps(state).encode())
             if len(parts) >= 4 and parts[1] == "dl":
                 user, h = parts[2], parts[3]
@@ -415,6 +422,17 @@ def serve(fake, port=None):
                 with open(path, "rb") as f:
                     f.seek(start)
                     data = f.read(max(0, end - start + 1))
+                with fake.lock:
+                    drop, fake.drop_download = fake.drop_download, None
+                if drop is not None and drop < len(data):
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/octet-stream")
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data[:drop])
+                    self.wfile.flush()
+                    self.close_connection = True
+                    return
                 return self.reply(200, data, "application/octet-stream")
             return self.reply(404, b"")
 

@@ -1,6 +1,7 @@
 // Known-answer vectors for MEGA's crypto (../shared/research/jd-mega.md B4: from megajs's own
 // tests, megatools against a stub, and mega.py's tests, re-computed independently).
 #include <gtest/gtest.h>
+#include <openssl/bn.h>
 #include <openssl/sha.h>
 
 #include <string>
@@ -129,6 +130,41 @@ TEST(MegaCrypto, HashcashMeetsItsOwnThreshold) {
   EXPECT_FALSE(solve_hashcash("2:255:0:" + token));
   EXPECT_FALSE(solve_hashcash("1:x:0:" + token));
   EXPECT_FALSE(solve_hashcash("1:255:0:short"));
+}
+
+// An MPI as MEGA writes one: a 16-bit bit count, then the big-endian bytes.
+std::string mpi(const BIGNUM* n) {
+  std::string out(2 + BN_num_bytes(n), '\0');
+  int bits = BN_num_bits(n);
+  out[0] = static_cast<char>(bits >> 8);
+  out[1] = static_cast<char>(bits & 0xff);
+  BN_bn2bin(n, reinterpret_cast<unsigned char*>(&out[2]));
+  return out;
+}
+
+TEST(MegaCrypto, SessionIdIsTheFirst43BytesOfTheRsaPlaintext) {
+  // A fresh 1024-bit key (p, q, d), the session's plaintext encrypted as MEGA's server does.
+  BN_CTX* ctx = BN_CTX_new();
+  BIGNUM *p = BN_new(), *q = BN_new(), *n = BN_new(), *phi = BN_new(), *e = BN_new(), *d = BN_new(),
+         *p1 = BN_new(), *q1 = BN_new(), *m = BN_new(), *c = BN_new();
+  ASSERT_TRUE(BN_generate_prime_ex(p, 512, 0, nullptr, nullptr, nullptr));
+  ASSERT_TRUE(BN_generate_prime_ex(q, 512, 0, nullptr, nullptr, nullptr));
+  BN_set_word(e, 65537);
+  BN_mul(n, p, q, ctx);
+  BN_sub(p1, p, BN_value_one());
+  BN_sub(q1, q, BN_value_one());
+  BN_mul(phi, p1, q1, ctx);
+  ASSERT_TRUE(BN_mod_inverse(d, e, phi, ctx));
+  std::string plain = "\x01" + pattern(43) + std::string(60, '\x07');
+  BN_bin2bn(reinterpret_cast<const unsigned char*>(plain.data()), plain.size(), m);
+  BN_mod_exp(c, m, e, n, ctx);
+  std::string privk = mpi(p) + mpi(q) + mpi(d) + mpi(p);  // u is not needed to decrypt
+  EXPECT_EQ(decrypt_session_id(privk, b64url(mpi(c))), b64url(plain.substr(0, 43)));
+  EXPECT_FALSE(decrypt_session_id(privk.substr(0, 40), b64url(mpi(c))));  // truncated key
+  EXPECT_FALSE(decrypt_session_id(privk, "!!"));                          // not base64
+  EXPECT_FALSE(decrypt_session_id(privk, b64url(mpi(n))));                // c >= n
+  for (BIGNUM* x : {p, q, n, phi, e, d, p1, q1, m, c}) BN_free(x);
+  BN_CTX_free(ctx);
 }
 
 }  // namespace

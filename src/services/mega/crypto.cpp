@@ -1,6 +1,8 @@
 #include "services/mega/crypto.h"
 
+#include <openssl/bn.h>
 #include <openssl/evp.h>
+#include <openssl/rand.h>
 #include <openssl/sha.h>
 
 #include <cstring>
@@ -284,6 +286,52 @@ std::optional<std::string> solve_hashcash(std::string_view challenge) {
     }
   }
   return std::nullopt;
+}
+
+namespace {
+
+using Bignum = std::unique_ptr<BIGNUM, decltype(&BN_clear_free)>;
+
+// The MPI at `at` in `data`: a 16-bit big-endian bit count, then that many bits' bytes.
+Bignum read_mpi(std::string_view data, std::size_t& at) {
+  Bignum none(nullptr, BN_clear_free);
+  if (at + 2 > data.size()) return none;
+  std::size_t bits =
+      (static_cast<unsigned char>(data[at]) << 8) | static_cast<unsigned char>(data[at + 1]);
+  std::size_t bytes = (bits + 7) / 8;
+  if (at + 2 + bytes > data.size()) return none;
+  Bignum n(BN_bin2bn(reinterpret_cast<const unsigned char*>(data.data() + at + 2),
+                     static_cast<int>(bytes), nullptr),
+           BN_clear_free);
+  at += 2 + bytes;
+  return n;
+}
+
+}  // namespace
+
+std::optional<std::string> decrypt_session_id(std::string_view privk, std::string_view csid) {
+  std::size_t at = 0;
+  Bignum p = read_mpi(privk, at), q = read_mpi(privk, at), d = read_mpi(privk, at);
+  auto cipher_text = b64url_decode(csid);
+  if (!p || !q || !d || !cipher_text) return std::nullopt;
+  std::size_t c_at = 0;
+  Bignum c = read_mpi(*cipher_text, c_at);
+  std::unique_ptr<BN_CTX, decltype(&BN_CTX_free)> ctx(BN_CTX_new(), BN_CTX_free);
+  Bignum n(BN_new(), BN_clear_free), m(BN_new(), BN_clear_free);
+  if (!c || !ctx || !n || !m || !BN_mul(n.get(), p.get(), q.get(), ctx.get()) ||
+      BN_cmp(c.get(), n.get()) >= 0 || !BN_mod_exp(m.get(), c.get(), d.get(), n.get(), ctx.get()))
+    return std::nullopt;
+  Bytes plain(static_cast<std::size_t>(BN_num_bytes(m.get())), '\0');
+  BN_bn2bin(m.get(), reinterpret_cast<unsigned char*>(plain.data()));
+  if (plain.size() < 43) return std::nullopt;
+  return b64url(std::string_view(plain).substr(0, 43));
+}
+
+Bytes random_bytes(std::size_t n) {
+  Bytes out(n, '\0');
+  if (RAND_bytes(reinterpret_cast<unsigned char*>(out.data()), static_cast<int>(n)) != 1)
+    throw std::runtime_error("OpenSSL: no random bytes");
+  return out;
 }
 
 }  // namespace moccha::mega

@@ -1,6 +1,7 @@
 // MEGA's cryptography and encodings, on OpenSSL's EVP: the pure layer under the MEGA client
-// (protocol: doc/protocols/mega.md to come; sources: megatools lib/mega.c, megajs
-// lib/crypto/index.mjs). Checked by the known-answer vectors in tests/unit/mega_crypto_test.cpp.
+// (protocol: doc/protocols/mega.md; sources: megatools lib/mega.c, megajs
+// lib/crypto/index.mjs, rsa.mjs). Checked by the known-answer vectors in
+// tests/unit/mega_crypto_test.cpp.
 #pragma once
 
 #include <array>
@@ -75,5 +76,13 @@ std::optional<nlohmann::json> decrypt_attributes(std::string_view b64, const Key
 // Hashcash (HTTP 402 with X-Hashcash: 1:<easiness>:<time>:<token>): the X-Hashcash header to
 // resend with ("1:<token>:<prefix b64url>"), or nullopt when the challenge is malformed.
 std::optional<std::string> solve_hashcash(std::string_view challenge);
+
+// The session id of a login: `csid` (base64url of an MPI: 2-byte bit count, big-endian bytes)
+// decrypted by the account's RSA key, `privk` decrypted (MPIs p, q, d, u); the first 43 bytes
+// of the plaintext, base64url. nullopt when either does not parse.
+std::optional<std::string> decrypt_session_id(std::string_view privk, std::string_view csid);
+
+// `n` bytes from OpenSSL's CSPRNG (keys, nonces).
+Bytes random_bytes(std::size_t n);
 
 }  // namespace moccha::mega
