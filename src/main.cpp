@@ -9,6 +9,8 @@
 #include "cli/commands.h"
 #include "cli/docs.h"
 #include "cli/downloads.h"
+#include "cli/mega.h"
+#include "cli/mega.h"
 #include "cli/terminal.h"
 #include "cli/torrents.h"
 #include "cli/transfer.h"
@@ -200,6 +202,8 @@ int main(int argc, char** argv) {
   auto* events_cmd = app.add_subcommand("events", "Print the agent's events as they happen");
   events_cmd->add_flag("--json", as_json, "One JSON object per line");
 
+  auto mega_commands = moccha::cli::add_mega_commands(app);
+
   std::string terminal_id;
   auto* term_cmd = app.add_subcommand(
       "term", "A shell on the agent in this terminal (Ctrl-] detaches, the shell stays)");
@@ -287,6 +291,7 @@ int main(int argc, char** argv) {
     for (auto& [sub, action] : aria2_actions)
       if (sub->parsed()) return moccha::cli::aria2_action(client, download_id, action, remove_data);
     if (events_cmd->parsed()) return moccha::cli::events(client, as_json);
+    if (auto rc = moccha::cli::run_mega_command(*mega_commands, client)) return *rc;
     if (term_cmd->parsed()) return moccha::cli::term(client, terminal_id);
     if (cnl_cmd->parsed()) return moccha::cli::cnl_relay(client, cnl_listen, cnl_service);
     if (upload->parsed()) return moccha::cli::upload(client, local, remote);

@@ -13,7 +13,7 @@ import subprocess
 import tempfile
 import unittest
 
-from agent import Agent, Events, wait_for
+from agent import Agent, run_cli, wait_for
 from test_mega_fake import ACCOUNTS, MEGA, FakeMega
 from test_services import free_port
 
@@ -333,6 +333,43 @@ class MegaTest(unittest.TestCase):
         self.assertEqual(r.status, 502, r)
         self.assertIn("unreachable", r.json()["error"])
         self.configure(api_url=self.fake.url)
+
+
+    def test_j_the_cli(self):
+        env = {"MOCCHA_URL": self.agent.url, "MOCCHA_API_KEY": self.agent.key}
+        self.agent.post("/services/mega/stop")
+        self.configure(email="", password="")
+        out = run_cli("mega-login", "--email", "alice@example.test", "--password-stdin",
+                      env=env, input="alice-pass\n", timeout=60)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertIn("logged in to MEGA as alice@example.test", out.stdout)
+        out = run_cli("mega-quota", "--json", env=env)
+        self.assertEqual(json.loads(out.stdout)["account_type"], "free")
+        self.assertEqual(run_cli("mega-mkdir", "/cli/x", env=env).returncode, 0)
+        src = self.write("cli.bin", 70 * 1024)
+        out = run_cli("mega-put", src, "/cli", env=env, timeout=60)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertIn("uploaded cli.bin: /cli/cli.bin (70.0 KiB)", out.stdout)
+        out = run_cli("mega-ls", "/cli", env=env)
+        self.assertRegex(out.stdout, r"file\s+70.0 KiB .* cli.bin")
+        self.assertRegex(out.stdout, r"dir .* x/")
+        out = run_cli("mega-mv", "/cli/cli.bin", "/cli/x", env=env)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        link = run_cli("mega-link", "/cli/x/cli.bin", env=env).stdout.strip()
+        self.assertRegex(link, r"^https://mega\.nz/file/")
+        dest = os.path.join(self.root, "cli-get")
+        for what in ("/cli/x/cli.bin", link):
+            shutil.rmtree(dest, ignore_errors=True)
+            out = run_cli("mega-get", what, dest, "--json", env=env, timeout=60)
+            self.assertEqual(out.returncode, 0, out.stderr)
+            self.assertEqual(json.loads(out.stdout)["state"], "completed")
+            self.assertEqual(digest(os.path.join(dest, "cli.bin")), digest(src))
+        out = run_cli("mega-get", "/cli/x/cli.bin", dest, env=env, timeout=60)  # exists: 409
+        self.assertNotEqual(out.returncode, 0)
+        self.assertIn("409", out.stderr)
+        out = run_cli("mega-rm", "/cli", env=env)
+        self.assertEqual(out.stdout.strip(), "Moved to the Rubbish Bin")
+        self.assertIn("cli", self.names("/Rubbish"))
 
 
 class OverQuota(unittest.TestCase):
