@@ -44,6 +44,7 @@
 #include "services/jdownloader/jd_downloads.h"
 #include "services/jdownloader/jd_service.h"
 #include "services/manager.h"
+#include "services/mega/auto_upload.h"
 #include "services/mega/mega_downloads.h"
 #include "services/mega/mega_service.h"
 #include "services/tunnel/tunnel_service.h"
@@ -194,6 +195,13 @@ int serve(Config config) {
   services::Webhooks webhooks(events, [&service_manager](const std::string& name) {
     return service_manager.has(name) ? service_manager.config(name) : nlohmann::json();
   });
+  // upload_to_mega: what an engine finished goes to MEGA by itself.
+  mega::AutoUpload auto_upload(
+      events,
+      [&service_manager](const std::string& name) {
+        return service_manager.has(name) ? service_manager.config(name) : nlohmann::json();
+      },
+      mega);
   deluge::DelugeDownloads deluge_downloads(deluge);
   aria2::Aria2Downloads aria2_downloads(aria2, db.get(), &events);
   jd::JdDownloads jd_downloads(jdownloader, &events);

@@ -159,12 +159,15 @@ nlohmann::json engine_defaults() {
           {"auto_restart", true},
           {"autostart", true},
           {"webhooks", nlohmann::json::array()},
-          {"webhook_secret", ""}};
+          {"webhook_secret", ""},
+          {"upload_to_mega", ""},
+          {"remove_after_upload", false}};
 }
 
 Schema with_engine_rules(Schema own) {
   own.push_back({"webhooks", url_list(32)});
   own.push_back({"webhook_secret", text(256)});
+  own.push_back({"upload_to_mega", path({.may_be_empty = true, .may_be_root = true})});
   return own;
 }
 

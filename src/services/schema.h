@@ -50,10 +50,12 @@ Rule url_list(std::size_t max_items = 32);
 Rule url(bool may_be_empty = false);
 
 // The keys every managed engine has, with their defaults: enabled, auto_install,
-// auto_restart, autostart, webhooks, webhook_secret. A service's defaults() adds its own.
+// auto_restart, autostart, webhooks, webhook_secret, upload_to_mega (a MEGA folder each
+// finished download is uploaded to; "" off) and remove_after_upload. A service's defaults()
+// adds its own.
 nlohmann::json engine_defaults();
-// The rules for those keys that are not plain booleans (webhooks, webhook_secret), added to
-// a service's own.
+// The rules for those keys that are not plain booleans (webhooks, webhook_secret,
+// upload_to_mega), added to a service's own.
 Schema with_engine_rules(Schema own);
 
 }  // namespace moccha::services::schema

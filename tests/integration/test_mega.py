@@ -15,6 +15,8 @@ import unittest
 
 from agent import Agent, run_cli, wait_for
 from test_mega_fake import ACCOUNTS, MEGA, FakeMega
+from fileserver import FileServer
+from test_aria2 import start_aria2
 from test_services import free_port
 
 ALICE = {"email": "alice@example.test", "password": "alice-pass"}
@@ -387,6 +389,48 @@ class OverQuota(unittest.TestCase):
             r = a.post("/services/mega/upload", body={"local_path": path})
             self.assertEqual(r.status, 507, r)
             self.assertIn("1000", r.json()["error"])
+
+
+class UploadToMega(unittest.TestCase):
+    def test_a_finished_aria2_download_goes_to_mega_by_itself(self):
+        fake = FakeMega()
+        self.addCleanup(fake.stop)
+        files = FileServer()
+        self.addCleanup(files.stop)
+        data = os.urandom(2 * 1024 * 1024 + 3)
+        files.files["/for-mega.bin"] = data
+        with Agent("--no-rate-limit") as a:
+            a.post("/services/config", body={"service_name": "mega", "config": {
+                "api_url": fake.url, **ALICE}})
+            dl = os.path.join(a.tmp, "direct")
+            start_aria2(a, download_path=dl, upload_to_mega="/from-aria2/in",
+                        remove_after_upload=True)
+            try:
+                # MEGA is not logged in yet: the upload waits and is tried again.
+                r = a.post("/downloads", body={"url": files.url("/for-mega.bin")})
+                self.assertEqual((r.status, r.json()["service"]), (200, "aria2"), r)
+                wait_for(lambda: "not uploaded yet" in a.log(), timeout=30, step=0.2)
+                self.assertTrue(os.path.exists(os.path.join(dl, "for-mega.bin")))
+                self.assertEqual(a.post("/services/mega/start", timeout=60).status, 200)
+                # The next try uploads it (the folder made), then the local copy goes.
+                wait_for(lambda: not os.path.exists(os.path.join(dl, "for-mega.bin")),
+                         timeout=60, step=0.2)
+                r = a.get("/services/mega/files?path=/from-aria2/in").json()
+                self.assertEqual([(i["name"], i["size"]) for i in r["items"]],
+                                 [("for-mega.bin", len(data))])
+                ups = [d for d in a.get("/downloads?services=mega").json()["downloads"]
+                       if d["direction"] == "up"]
+                self.assertEqual([(u["name"], u["state"]) for u in ups],
+                                 [("for-mega.bin", "completed")])
+                out = os.path.join(a.tmp, "back.bin")
+                out_proc = subprocess.run(
+                    ["node", os.path.join(MEGA, "client.mjs"), fake.url, ALICE["email"],
+                     ALICE["password"], "get", "/from-aria2/in/for-mega.bin", out],
+                    capture_output=True, text=True, timeout=120)
+                self.assertEqual(out_proc.returncode, 0, out_proc.stderr[-2000:])
+                self.assertEqual(digest(out), hashlib.sha256(data).hexdigest())
+            finally:
+                a.post("/services/aria2/stop", timeout=60)
 
 
 if __name__ == "__main__":
