@@ -86,8 +86,9 @@ def namespace_refused():
     return None if r.returncode == 0 else f"unshare -m refused: {r.stderr.strip()}"
 
 
-class MegatoolsTest(unittest.TestCase):
-    """megatools against the fake, over TLS on 127.0.0.1:443 with a CA made here."""
+class MegatoolsFixture:
+    """The fake over TLS on 127.0.0.1:443 with a CA made here, and megatools run against it
+    in a private mount namespace (for a TestCase to mix in)."""
 
     def setUp(self):
         why = namespace_refused()
@@ -125,6 +126,10 @@ class MegatoolsTest(unittest.TestCase):
                "--no-ask-password", *args[1:]]
         env = {**os.environ, "MEGATOOLS_PKP_DISABLE": "1", "TMPDIR": t("cache")}
         return subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=env)
+
+
+class MegatoolsTest(MegatoolsFixture, unittest.TestCase):
+    """megatools against the fake."""
 
     def test_megatools_agrees_with_the_fake(self):
         t = self.t

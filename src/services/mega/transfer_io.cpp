@@ -70,13 +70,13 @@ json upload_file(ApiClient& api, const Key& master, const std::string& parent,
   std::string token;
   std::string plain;
   auto pieces = chunks(static_cast<std::uint64_t>(size));
-  if (pieces.empty()) pieces.push_back({0, 0});  // an empty file is one empty chunk (megajs)
+  if (pieces.empty()) pieces.push_back({0, 0});  // an empty file is still one (empty) POST
   for (auto [offset, length] : pieces) {
     plain.resize(length);
     if (length && !in.read(plain.data(), static_cast<std::streamsize>(length)))
       throw std::runtime_error(local.string() + " changed while being uploaded");
     if (!limit.take(length, t.cancel_flag())) cancelled();
-    mac.add_chunk(plain);
+    if (length) mac.add_chunk(plain);  // an empty file's MAC has no chunk (MEGA's SDK, megatools)
     token = post_chunk(url + "/" + std::to_string(offset),
                        aes_ctr(key.aes, key.nonce, offset, plain), t);
     t.add_done(static_cast<long long>(length));
@@ -140,6 +140,14 @@ struct Sink {
   }
 };
 
+// megajs MACs an empty file as one empty chunk where MEGA's SDK and megatools MAC no chunk
+// at all; an empty file has no bytes to protect, so either is taken.
+bool empty_mac_of_megajs(const FileKey& key) {
+  FileMac one(key.aes, key.nonce);
+  one.add_chunk({});
+  return one.meta_mac() == key.meta_mac;
+}
+
 }  // namespace
 
 void download_file(ApiClient& api, const RemoteFile& source, const fs::path& dest, Transfer& t,
@@ -202,8 +210,8 @@ void download_file(ApiClient& api, const RemoteFile& source, const fs::path& des
   if (std::fflush(file.get()) != 0 || ::fsync(fileno(file.get())) != 0)
     throw std::system_error(errno, std::generic_category(), "cannot write " + part.string());
   file.reset();
-  if (source.size == 0) mac.add_chunk({});  // an empty file's MAC is one empty chunk's
-  if (mac.meta_mac() != source.key.meta_mac)
+  if (mac.meta_mac() != source.key.meta_mac &&
+      !(source.size == 0 && empty_mac_of_megajs(source.key)))
     throw MegaError(kKey, "the downloaded bytes fail MEGA's MAC check: nothing was kept");
   fs::rename(part, dest);
   cleanup.keep = true;
