@@ -11,6 +11,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import time
 import unittest
 
 from agent import Agent, run_cli, wait_for
@@ -374,6 +375,31 @@ class MegaTest(unittest.TestCase):
         out = run_cli("mega-rm", "/cli", env=env)
         self.assertEqual(out.stdout.strip(), "Moved to the Rubbish Bin")
         self.assertIn("cli", self.names("/Rubbish"))
+
+    def test_k_speed_limits_and_cancel(self):
+        self.login_alice()
+        src = self.write("slow.bin", 3 * 1024 * 1024)
+        self.configure(max_upload_speed=1024)  # KiB/s, applied live
+        started = time.monotonic()
+        t = self.upload(src, "/")
+        self.assertEqual(t["state"], "completed", t)
+        self.assertGreater(time.monotonic() - started, 1.5)  # 3 MiB at 1 MiB/s, 1 s of burst
+        self.configure(max_upload_speed=0, max_download_speed=256)
+        out = os.path.join(self.root, "slow")
+        r = self.agent.post("/services/mega/download", body={"path": "/slow.bin",
+                                                            "local_dir": out})
+        tid = r.json()["transfer_id"]
+        active = wait_for(lambda: (x := self.agent.get(f"/services/mega/transfers/{tid}").json()
+                                   ["transfer"])["bytes_done"] > 300 * 1024 and x, timeout=20)
+        self.assertEqual(active["state"], "active")
+        self.assertLess(active["speed"], 600 * 1024)
+        r = self.agent.post(f"/services/mega/transfers/{tid}/cancel")
+        self.assertEqual(r.status, 200, r)
+        t = wait_for(lambda: (x := self.agent.get(f"/services/mega/transfers/{tid}").json()
+                              ["transfer"])["state"] != "active" and x, timeout=10)
+        self.assertEqual(t["state"], "canceled")
+        self.assertEqual(os.listdir(out), [])  # no partial file
+        self.configure(max_download_speed=0)
 
 
 class OverQuota(unittest.TestCase):
