@@ -65,6 +65,7 @@ bench: build
 	bench/torrents $(BUILD)/moccha
 	bench/downloads $(BUILD)/moccha
 	bench/web $(BUILD)/moccha
+	bench/mega $(BUILD)/moccha
 
 format:
 	clang-format -i $$(git ls-files '*.cpp' '*.h')

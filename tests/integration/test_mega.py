@@ -283,6 +283,16 @@ class MegaTest(unittest.TestCase):
                                          body={"link": "https://mega.nz/file/abcdefgh#short"})
                          .status, 400)
 
+    def test_f2_names_from_a_link_cannot_leave_the_folder(self):
+        self.login_alice()
+        link = self.megajs("evil", "trap", "..")["link"]
+        out = os.path.join(self.root, "trapped")
+        r = self.agent.post("/services/mega/download", body={"link": link, "local_dir": out})
+        self.assertEqual(r.status, 400, r)
+        self.assertIn("name", r.json()["error"])
+        self.assertFalse(os.path.exists(os.path.join(self.root, "x.txt")))
+        self.assertFalse(os.path.exists(out))
+
     def test_g_a_tampered_file_fails_its_mac_and_leaves_nothing(self):
         self.login_alice()
         self.upload(self.write("tamper.bin", 300 * 1024), "/")

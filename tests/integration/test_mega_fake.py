@@ -86,17 +86,14 @@ def namespace_refused():
     return None if r.returncode == 0 else f"unshare -m refused: {r.stderr.strip()}"
 
 
-class MegatoolsFixture:
-    """The fake over TLS on 127.0.0.1:443 with a CA made here, and megatools run against it
-    in a private mount namespace (for a TestCase to mix in)."""
+class MegatoolsNamespace:
+    """What megatools needs to reach the fake at its fixed address: a CA and a certificate for
+    g.api.mega.co.nz made in `tmp`, a hosts file and a CA bundle bind-mounted in a private
+    mount namespace per run. `tls` goes to FakeMega(tls=...); run() runs megatools."""
 
-    def setUp(self):
-        why = namespace_refused()
-        if why:
-            self.skipTest(why)
-        self.tmp = tempfile.mkdtemp(prefix="moccha-megatools-")
-        self.addCleanup(shutil.rmtree, self.tmp, True)
-        t = lambda *p: os.path.join(self.tmp, *p)  # noqa: E731
+    def __init__(self, tmp):
+        self.tmp = tmp
+        t = self.path
         ssl = lambda *a: subprocess.run(["openssl", *a], check=True, capture_output=True,  # noqa: E731
                                         timeout=60)
         ssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", t("ca.key"), "-out",
@@ -114,18 +111,39 @@ class MegatoolsFixture:
         with open(t("hosts"), "w") as f:
             f.write("127.0.0.1 localhost\n127.0.0.1 g.api.mega.co.nz\n")
         os.makedirs(t("cache"))
-        self.t = t
-        self.fake = FakeMega(tls=[t("srv.crt"), t("srv.key")])
+        self.tls = [t("srv.crt"), t("srv.key")]
+
+    def path(self, *p):
+        return os.path.join(self.tmp, *p)
+
+    def run(self, *args, login=("alice@example.test", "alice-pass"), timeout=120):
+        """megatools ARGS (with -u/-p after the command unless login is None)."""
+        t = self.path
+        script = (f"mount --bind {t('hosts')} /etc/hosts && mount --bind {t('bundle.crt')} "
+                  "/etc/ssl/certs/ca-certificates.crt && exec megatools \"$@\"")
+        auth = ["-u", login[0], "-p", login[1], "--no-ask-password"] if login else []
+        cmd = ["unshare", "-m", "sh", "-c", script, "sh", args[0], *auth, *args[1:]]
+        env = {**os.environ, "MEGATOOLS_PKP_DISABLE": "1", "TMPDIR": t("cache")}
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
+
+
+class MegatoolsFixture:
+    """The fake over TLS on 127.0.0.1:443, and megatools against it (for a TestCase to mix
+    in)."""
+
+    def setUp(self):
+        why = namespace_refused()
+        if why:
+            self.skipTest(why)
+        self.tmp = tempfile.mkdtemp(prefix="moccha-megatools-")
+        self.addCleanup(shutil.rmtree, self.tmp, True)
+        self.ns = MegatoolsNamespace(self.tmp)
+        self.t = self.ns.path
+        self.fake = FakeMega(tls=self.ns.tls)
         self.addCleanup(self.fake.stop)
 
     def megatools(self, *args, user="alice@example.test", password="alice-pass"):
-        t = self.t
-        script = (f"mount --bind {t('hosts')} /etc/hosts && mount --bind {t('bundle.crt')} "
-                  "/etc/ssl/certs/ca-certificates.crt && exec megatools \"$@\"")
-        cmd = ["unshare", "-m", "sh", "-c", script, "sh", args[0], "-u", user, "-p", password,
-               "--no-ask-password", *args[1:]]
-        env = {**os.environ, "MEGATOOLS_PKP_DISABLE": "1", "TMPDIR": t("cache")}
-        return subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=env)
+        return self.ns.run(*args, login=(user, password))
 
 
 class MegatoolsTest(MegatoolsFixture, unittest.TestCase):
@@ -152,13 +170,7 @@ class MegatoolsTest(MegatoolsFixture, unittest.TestCase):
         link = self.megatools("export", "/Root/docs/up.bin").stdout.split()[0]
         self.assertRegex(link, r"^https://mega\.nz/")
         os.makedirs(t("dl"))
-        dl = subprocess.run(["unshare", "-m", "sh", "-c",
-                             f"mount --bind {t('hosts')} /etc/hosts && mount --bind "
-                             f"{t('bundle.crt')} /etc/ssl/certs/ca-certificates.crt && exec "
-                             f"megatools dl --no-progress --path {t('dl')} '{link}'"],
-                            capture_output=True, text=True, timeout=120,
-                            env={**os.environ, "MEGATOOLS_PKP_DISABLE": "1",
-                                 "TMPDIR": t("cache")})
+        dl = self.ns.run("dl", "--no-progress", "--path", t("dl"), link, login=None)
         self.assertEqual(dl.returncode, 0, dl.stderr)
         with open(t("dl", "up.bin"), "rb") as f:
             self.assertEqual(f.read(), payload)

@@ -5,6 +5,8 @@
 //   put LOCAL DIR           uploads LOCAL into the folder DIR ("/" the root)
 //   open LINK OUT           downloads a public file link into OUT (no login: EMAIL unused)
 //   openfolder LINK         a public folder link's names: {"path": size or "dir"}
+//   evil PARENT CHILD       makes /PARENT/CHILD (any name, ".." too) holding x.txt, and
+//                           prints {"link"} to PARENT shared by link
 import { File, Storage } from 'megajs';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
@@ -55,6 +57,11 @@ if (command === 'tree') {
   const data = readFileSync(args[0]);
   await at(storage, args[1]).upload({ name: basename(args[0]), size: data.length }, data).complete;
   console.log(JSON.stringify({ ok: true }));
+} else if (command === 'evil') {
+  const parent = await storage.mkdir(args[0]);
+  const child = await parent.mkdir(args[1]);
+  await child.upload({ name: 'x.txt', size: 3 }, Buffer.from('bad')).complete;
+  console.log(JSON.stringify({ link: await parent.link() }));
 } else {
   throw new Error('unknown command ' + command);
 }

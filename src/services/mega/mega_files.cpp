@@ -48,7 +48,7 @@ long long local_size(const fs::path& p) {
   if (!fs::is_directory(p)) return static_cast<long long>(fs::file_size(p));
   long long total = 0;
   for (const auto& e : fs::recursive_directory_iterator(p))
-    if (e.is_regular_file()) total += static_cast<long long>(e.file_size());
+    if (e.is_regular_file() && !e.is_symlink()) total += static_cast<long long>(e.file_size());
   return total;
 }
 
@@ -230,7 +230,8 @@ std::string MegaService::link(const std::string& path) {
   return make_link(out);
 }
 
-void MegaService::upload_tree(const fs::path& local, const std::string& parent, Transfer& t) {
+void MegaService::upload_tree(const fs::path& local, const std::string& parent, Transfer& t,
+                              RateLimit& limit) {
   ApiClient* api;
   Key master;
   {
@@ -241,7 +242,7 @@ void MegaService::upload_tree(const fs::path& local, const std::string& parent, 
   }
   std::string name = local.filename().string();
   if (!fs::is_directory(local)) {
-    upload_file(*api, master, parent, local, name, t, transfers_->upload_limit());
+    upload_file(*api, master, parent, local, name, t, limit);
     return;
   }
   std::string here = mkdir_in(parent, name);
@@ -250,7 +251,8 @@ void MegaService::upload_tree(const fs::path& local, const std::string& parent, 
   std::sort(entries.begin(), entries.end());
   for (const auto& e : entries) {
     if (t.cancelled()) throw std::runtime_error("cancelled");
-    if (fs::is_directory(e) || fs::is_regular_file(e)) upload_tree(e, here, t);
+    auto st = fs::symlink_status(e);  // a link is not followed: it may point anywhere
+    if (fs::is_directory(st) || fs::is_regular_file(st)) upload_tree(e, here, t, limit);
   }
 }
 
@@ -276,9 +278,11 @@ std::string MegaService::upload(const fs::path& local, const std::string& remote
                                     ? "/" + local.filename().string()
                                     : t->path_of(dir.handle) + "/" + local.filename().string()}};
   std::lock_guard lock(mu_);
+  if (!transfers_) throw ServiceError(Kind::unavailable, "mega is not running (not logged in)");
+  RateLimit* limit = &transfers_->upload_limit();  // lives as long as the transfer
   return transfers_->submit(
       "up", local.filename().string(), size, extra,
-      [this, local, parent](Transfer& tr) { upload_tree(local, parent, tr); });
+      [this, local, parent, limit](Transfer& tr) { upload_tree(local, parent, tr, *limit); });
 }
 
 std::string MegaService::download(const std::string& what, const fs::path& local_dir) {
@@ -342,8 +346,10 @@ std::string MegaService::download(const std::string& what, const fs::path& local
     extra["path"] = t->path_of(n.handle);
     add_tree(*t, n, "");
   }
+  // Names come from MEGA (a public link's, anyone's): each part must be a plain name, so
+  // nothing lands outside local_dir.
   for (const Item& i : items)
-    if (i.file) check_name(i.rel.filename().string());
+    for (const auto& part : i.rel) check_name(part.string());
   fs::path target = local_dir / name;
   std::error_code ec;
   if (fs::exists(target, ec))
@@ -353,6 +359,7 @@ std::string MegaService::download(const std::string& what, const fs::path& local
     if (i.file) total += i.file->size;
   extra["local_path"] = target.string();
   std::lock_guard lock(mu_);
+  if (!transfers_) throw ServiceError(Kind::unavailable, "mega is not running (not logged in)");
   RateLimit* limit = &transfers_->download_limit();
   return transfers_->submit("down", name, total, extra,
                             [api, items, local_dir, limit](Transfer& t) {

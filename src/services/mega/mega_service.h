@@ -23,6 +23,7 @@ namespace moccha::mega {
 
 class Transfers;
 class Transfer;
+class RateLimit;
 
 class MegaService : public services::Service {
  public:
@@ -71,7 +72,8 @@ class MegaService : public services::Service {
   void require_running();
   void on_transfer_end(const nlohmann::json& transfer);
   std::filesystem::path session_file() const;
-  void upload_tree(const std::filesystem::path& local, const std::string& parent, Transfer& t);
+  void upload_tree(const std::filesystem::path& local, const std::string& parent, Transfer& t,
+                   RateLimit& limit);
 
   std::string data_dir_;
   services::EventBus* events_;
