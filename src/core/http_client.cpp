@@ -38,19 +38,27 @@ std::string HttpReply::header(std::string_view name) const {
   return {};
 }
 
-HttpReply http_perform(const std::string& url, const std::vector<std::string>& headers,
-                       const std::function<void(void*)>& prepare, HttpOptions options) {
+HttpConnection::HttpConnection() {
   static const bool initialised = [] { return curl_global_init(CURL_GLOBAL_DEFAULT) == 0; }();
   (void)initialised;
+  curl_ = curl_easy_init();
+}
+
+HttpConnection::~HttpConnection() {
+  if (curl_) curl_easy_cleanup(static_cast<CURL*>(curl_));
+}
+
+HttpReply HttpConnection::perform(const std::string& url, const std::vector<std::string>& headers,
+                                  const std::function<void(void*)>& prepare, HttpOptions options) {
   HttpReply reply;
-  std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> curl(curl_easy_init(), curl_easy_cleanup);
-  if (!curl) {
+  if (!curl_) {
     reply.error = "cannot initialise libcurl";
     return reply;
   }
   std::unique_ptr<curl_slist, decltype(&curl_slist_free_all)> list(nullptr, curl_slist_free_all);
   for (const std::string& h : headers) list.reset(curl_slist_append(list.release(), h.c_str()));
-  CURL* h = curl.get();
+  CURL* h = static_cast<CURL*>(curl_);
+  curl_easy_reset(h);  // the last request's options go; its connection stays
   curl_easy_setopt(h, CURLOPT_URL, url.c_str());
   curl_easy_setopt(h, CURLOPT_HTTPHEADER, list.get());
   curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, collect);
@@ -70,11 +78,12 @@ HttpReply http_perform(const std::string& url, const std::vector<std::string>& h
   return reply;
 }
 
-HttpReply http_post(const std::string& url, const std::vector<std::string>& headers,
-                    const std::string& body, HttpOptions options, const std::string& content_type) {
+HttpReply HttpConnection::post(const std::string& url, const std::vector<std::string>& headers,
+                               const std::string& body, HttpOptions options,
+                               const std::string& content_type) {
   std::vector<std::string> all = headers;
   all.push_back("Content-Type: " + content_type);
-  return http_perform(
+  return perform(
       url, all,
       [&body](void* h) {
         curl_easy_setopt(h, CURLOPT_POST, 1L);
@@ -82,6 +91,16 @@ HttpReply http_post(const std::string& url, const std::vector<std::string>& head
         curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, static_cast<long>(body.size()));
       },
       options);
+}
+
+HttpReply http_perform(const std::string& url, const std::vector<std::string>& headers,
+                       const std::function<void(void*)>& prepare, HttpOptions options) {
+  return HttpConnection().perform(url, headers, prepare, options);
+}
+
+HttpReply http_post(const std::string& url, const std::vector<std::string>& headers,
+                    const std::string& body, HttpOptions options, const std::string& content_type) {
+  return HttpConnection().post(url, headers, body, options, content_type);
 }
 
 }  // namespace moccha

@@ -27,13 +27,33 @@ struct HttpOptions {
   bool decode_gzip = false;              // send Accept-Encoding and decode the reply
 };
 
-// GET `url` with `headers` ("Name: value"); `prepare` (may be null) gets the CURL handle (a
-// void*) to set the method and body, or a write callback of its own. The body is collected
-// unless `prepare` set CURLOPT_WRITEFUNCTION.
+// A connection kept alive across a run of requests (a transfer's chunks, to one host): the
+// requests below on one libcurl handle, reset between them but keeping its connections. One
+// thread at a time.
+class HttpConnection {
+ public:
+  HttpConnection();
+  ~HttpConnection();
+  HttpConnection(const HttpConnection&) = delete;
+  HttpConnection& operator=(const HttpConnection&) = delete;
+
+  // GET `url` with `headers` ("Name: value"); `prepare` (may be null) gets the CURL handle (a
+  // void*) to set the method and body, or a write callback of its own. The body is collected
+  // unless `prepare` set CURLOPT_WRITEFUNCTION.
+  HttpReply perform(const std::string& url, const std::vector<std::string>& headers,
+                    const std::function<void(void* curl)>& prepare, HttpOptions options = {});
+  // POST `body` as `content_type`.
+  HttpReply post(const std::string& url, const std::vector<std::string>& headers,
+                 const std::string& body, HttpOptions options = {},
+                 const std::string& content_type = "application/json");
+
+ private:
+  void* curl_;
+};
+
+// The same, each on a connection of its own.
 HttpReply http_perform(const std::string& url, const std::vector<std::string>& headers,
                        const std::function<void(void* curl)>& prepare, HttpOptions options = {});
-
-// POST `body` as `content_type`.
 HttpReply http_post(const std::string& url, const std::vector<std::string>& headers,
                     const std::string& body, HttpOptions options = {},
                     const std::string& content_type = "application/json");

@@ -6,6 +6,7 @@ delete, public file and folder links both ways, a tampered file that fails its M
 nothing, a download that resumes after the fake drops it, -15 re-login, -3 and hashcash, over
 quota, and each error status."""
 import hashlib
+import hmac
 import json
 import os
 import shutil
@@ -17,7 +18,7 @@ import unittest
 from agent import Agent, run_cli, wait_for
 from test_mega_fake import MEGA, FakeMega, MegatoolsFixture
 from fileserver import FileServer
-from test_aria2 import start_aria2
+from test_aria2 import Hooks, start_aria2
 from test_services import free_port
 
 ALICE = {"email": "alice@example.test", "password": "alice-pass"}
@@ -481,9 +482,12 @@ class UploadToMega(unittest.TestCase):
         self.addCleanup(files.stop)
         data = os.urandom(2 * 1024 * 1024 + 3)
         files.files["/for-mega.bin"] = data
+        hooks = Hooks()
+        self.addCleanup(hooks.stop)
         with Agent("--no-rate-limit") as a:
             a.post("/services/config", body={"service_name": "mega", "config": {
-                "api_url": fake.url, **ALICE}})
+                "api_url": fake.url, **ALICE, "webhooks": [hooks.url],
+                "webhook_secret": "mega-hook"}})
             dl = os.path.join(a.tmp, "direct")
             start_aria2(a, download_path=dl, upload_to_mega="/from-aria2/in",
                         remove_after_upload=True)
@@ -511,6 +515,15 @@ class UploadToMega(unittest.TestCase):
                     capture_output=True, text=True, timeout=120)
                 self.assertEqual(out_proc.returncode, 0, out_proc.stderr[-2000:])
                 self.assertEqual(digest(out), hashlib.sha256(data).hexdigest())
+                # MEGA's own webhook: the upload finished, signed with its secret.
+                headers, body = wait_for(lambda: hooks.posts and hooks.posts[0], timeout=20)
+                payload = json.loads(body)
+                self.assertEqual((payload["event"], payload["service"], payload["name"]),
+                                 ("download_finished", "mega", "for-mega.bin"))
+                self.assertEqual(payload["path"], "/from-aria2/in/for-mega.bin")
+                self.assertEqual(headers["X-Moccha-Signature"],
+                                 "sha256=" + hmac.new(b"mega-hook", body,
+                                                      hashlib.sha256).hexdigest())
             finally:
                 a.post("/services/aria2/stop", timeout=60)
 

@@ -33,13 +33,14 @@ std::array<std::uint8_t, 8> to8(std::string_view b) {
 
 // POSTs one encrypted chunk, retried; returns the reply's body (the completion token after
 // the last chunk).
-std::string post_chunk(const std::string& url, const std::string& data, Transfer& t) {
+std::string post_chunk(HttpConnection& http, const std::string& url, const std::string& data,
+                       Transfer& t) {
   std::string problem;
   for (int attempt = 0; attempt < kChunkAttempts; ++attempt) {
     if (t.cancelled()) cancelled();
     HttpOptions options;
     options.timeout = std::chrono::minutes(5);
-    HttpReply r = http_post(url, {}, data, options, "application/octet-stream");
+    HttpReply r = http.post(url, {}, data, options, "application/octet-stream");
     if (r.reached() && r.status == 200) {
       if (!r.body.empty() && r.body.size() < 4 && r.body[0] == '-')  // "-N": MEGA's error
         throw MegaError(std::atoi(r.body.c_str()), "MEGA refused an upload chunk: " +
@@ -69,6 +70,7 @@ json upload_file(ApiClient& api, const Key& master, const std::string& parent,
   FileMac mac(key.aes, key.nonce);
   std::string token;
   std::string plain;
+  HttpConnection http;  // every chunk on one kept-alive connection
   auto pieces = chunks(static_cast<std::uint64_t>(size));
   if (pieces.empty()) pieces.push_back({0, 0});  // an empty file is still one (empty) POST
   for (auto [offset, length] : pieces) {
@@ -77,7 +79,7 @@ json upload_file(ApiClient& api, const Key& master, const std::string& parent,
       throw std::runtime_error(local.string() + " changed while being uploaded");
     if (!limit.take(length, t.cancel_flag())) cancelled();
     if (length) mac.add_chunk(plain);  // an empty file's MAC has no chunk (MEGA's SDK, megatools)
-    token = post_chunk(url + "/" + std::to_string(offset),
+    token = post_chunk(http, url + "/" + std::to_string(offset),
                        aes_ctr(key.aes, key.nonce, offset, plain), t);
     t.add_done(static_cast<long long>(length));
   }
