@@ -459,6 +459,14 @@ class ReadByMegatools(MegatoolsFixture, unittest.TestCase):
                 self.assertEqual(get.returncode, 0, get.stderr)
                 self.assertEqual(digest(out), digest(path), name)
                 os.remove(out)
+            # megajs reads the 100 MiB one too (its other sizes: MegaTest.test_d).
+            out = subprocess.run(["node", os.path.join(MEGA, "client.mjs"), self.fake.url,
+                                  ALICE["email"], ALICE["password"], "get", "/big.bin",
+                                  self.t("js-big.bin")], capture_output=True, text=True,
+                                 timeout=300)
+            self.assertEqual(out.returncode, 0, out.stderr[-2000:])
+            self.assertEqual(digest(self.t("js-big.bin")), digest(os.path.join(root, "big.bin")))
+            os.remove(self.t("js-big.bin"))
             theirs = self.t("theirs.bin")
             with open(theirs, "wb") as f:
                 f.write(os.urandom(5 * 1024 * 1024 + 77))

@@ -1,6 +1,6 @@
 import { html } from 'htm/preact';
 import { useEffect, useState } from 'preact/hooks';
-import { get, post } from './api.js';
+import { bytes, get, post } from './api.js';
 import { ServiceConfig } from './service_config.js';
 
 function uptime(since) {
@@ -8,6 +8,16 @@ function uptime(since) {
   const s = Math.max(0, Math.floor(Date.now() / 1000 - Date.parse(since) / 1000));
   const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60);
   return h ? `${h} h ${m} min` : `${m} min ${s % 60} s`;
+}
+
+// A service that logs in to an account (MEGA) asks for a 2FA code when its start says so.
+function CodeForm({ name, onAction, busy }) {
+  const [code, setCode] = useState('');
+  return html`<form class="mfa" onSubmit=${(e) => { e.preventDefault(); onAction(name, 'start', { mfa: code }); }}>
+    <label>2FA code <input inputmode="numeric" autocomplete="one-time-code" value=${code}
+      onInput=${(e) => setCode(e.target.value)} data-testid=${`service-${name}-mfa`} /></label>
+    <button disabled=${busy || !code}>Log in</button>
+  </form>`;
 }
 
 function Card({ name, status, onAction, busy, error }) {
@@ -22,6 +32,8 @@ function Card({ name, status, onAction, busy, error }) {
       <dt>PID</dt><dd>${status.pid || '–'}</dd>
       <dt>Up</dt><dd>${running ? uptime(status.started_at) : '–'}</dd>
       <dt>Restarts</dt><dd>${status.restarts ?? 0}</dd>
+      ${status.email && html`<dt>Account</dt><dd>${status.email}</dd>`}
+      ${status.storage_total != null && html`<dt>Storage</dt><dd>${bytes(status.storage_used)} of ${bytes(status.storage_total)}</dd>`}
       ${status.last_error && html`<dt>Last error</dt><dd class="error">${status.last_error}</dd>`}
     </dl>
     <div class="actions">
@@ -30,6 +42,7 @@ function Card({ name, status, onAction, busy, error }) {
       <button disabled=${busy} onClick=${() => onAction(name, 'restart')} data-testid=${`service-${name}-restart`}>Restart</button>
     </div>
     ${error && html`<p class="error" role="alert">${error}</p>`}
+    ${error && /2FA code/.test(error) && html`<${CodeForm} name=${name} onAction=${onAction} busy=${busy} />`}
     <details data-testid=${`service-${name}-config`} onToggle=${(e) => setOpen(e.target.open)}>
       <summary>Configuration</summary>
       ${open && html`<${ServiceConfig} name=${name} />`}
@@ -50,11 +63,11 @@ export function Services() {
     for (const t of ['service.started', 'service.stopped', 'service.crashed', 'service.restarted']) source.addEventListener(t, load);
     return () => source.close();
   }, []);
-  async function onAction(name, action) {
+  async function onAction(name, action, body) {
     setBusy((b) => ({ ...b, [name]: true }));
     setErrors((e) => ({ ...e, [name]: '' }));
     try {
-      await post(`/services/${name}/${action}`);
+      await post(`/services/${name}/${action}`, body);
     } catch (e) {
       setErrors((old) => ({ ...old, [name]: e.message }));
     } finally {
