@@ -395,13 +395,15 @@ void MegaService::cancel(const std::string& id) {
 }
 
 void MegaService::on_transfer_end(const json& t) {
+  // A cancel of a queued transfer ends it here under mu_ (cancel()): nothing below takes
+  // tree_mu_ for one, and an upload cancelled made nothing to see.
+  std::string state = t.value("state", "");
+  if (state == "canceled") return;
   if (t.value("direction", "") == "up") {
     std::lock_guard lock(tree_mu_);
     tree_.reset();
   }
   if (!events_) return;
-  std::string state = t.value("state", "");
-  if (state == "canceled") return;
   json fields = {{"service", "mega"},
                  {"id", "mega:" + t.value("id", "")},
                  {"native_id", t.value("id", "")},

@@ -162,11 +162,7 @@ json MegaService::start_locked(const json& config, const std::string& mfa) {
   }
   config_ = config;
   api_ = std::move(api);
-  session_ = session;
-  {
-    std::lock_guard t(tree_mu_);
-    tree_.reset();
-  }
+  session_ = session;  // (the last session's tree went at its stop)
   transfers_ = std::make_unique<Transfers>(config.value("parallel_transfers", 2),
                                            [this](const json& t) { on_transfer_end(t); });
   transfers_->download_limit().set(
@@ -189,7 +185,9 @@ void MegaService::stop() {
     session_.reset();
     if (api_) api_->set_session("");
   }
-  ending.reset();  // cancels and waits, outside the lock its transfers' calls may need
+  ending.reset();               // cancels and waits, outside the lock its transfers' calls may need
+  std::lock_guard t(tree_mu_);  // taken before mu_ when both are (tree() calls call())
+  tree_.reset();
 }
 
 bool MegaService::running() {

@@ -81,7 +81,7 @@ class MegaService : public services::Service {
   nlohmann::json config_;
   std::unique_ptr<ApiClient> api_;
   std::optional<Session> session_;
-  std::mutex tree_mu_;
+  std::mutex tree_mu_;  // the tree below; taken before mu_, never under it
   std::shared_ptr<const Tree> tree_;
   std::chrono::steady_clock::time_point tree_at_;
   nlohmann::json quota_;  // the last figures, for status
