@@ -41,7 +41,7 @@ fuzz: bootstrap
 	cmake -S . -B $(FUZZ_BUILD) -G Ninja -DMOCCHA_FUZZ=ON -DCMAKE_CXX_COMPILER=clang++-14 \
 	  -DCMAKE_BUILD_TYPE=RelWithDebInfo
 	cmake --build $(FUZZ_BUILD) -j $(JOBS)
-	@for t in multipart http_path config nvidia_smi rencode torrent aria2 cnl jd; do \
+	@for t in multipart http_path config nvidia_smi rencode torrent aria2 cnl jd mega; do \
 	  mkdir -p $(FUZZ_BUILD)/corpus/$$t && \
 	  echo "fuzz_$$t: $(FUZZ_SECONDS) s" && \
 	  if ! $(FUZZ_BUILD)/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) \

@@ -92,5 +92,20 @@ TEST(MegaTree, PathsRubbishAndKeysThatDoNotOpen) {
   EXPECT_FALSE(split_path("/"));
 }
 
+TEST(MegaTree, ACycleOfParentsFromTheServerEnds) {
+  Key master = key_of('m');
+  json f = json::array({node("ROOT0000", "", kRoot, "", master, master),
+                        node("AAAAAAAA", "BBBBBBBB", kFolder, "a", key_of('a'), master),
+                        node("BBBBBBBB", "AAAAAAAA", kFolder, "b", key_of('b'), master),
+                        node("SELF0000", "SELF0000", kFolder, "self", key_of('c'), master),
+                        node("AAAAAAAA", "ROOT0000", kFolder, "again", key_of('d'), master)});
+  Tree t = Tree::of_account({{"f", f}}, master, "me");
+  EXPECT_EQ(t.subtree("AAAAAAAA").size(), 2u);    // a, b: each once
+  EXPECT_FALSE(t.path_of("AAAAAAAA").empty());    // ends
+  EXPECT_EQ(t.by_handle("AAAAAAAA")->name, "a");  // the first of a handle listed twice
+  EXPECT_EQ(t.path_of("SELF0000"), "/self");
+  EXPECT_FALSE(t.find("/a"));  // not below the root
+}
+
 }  // namespace
 }  // namespace moccha::mega

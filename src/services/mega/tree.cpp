@@ -1,5 +1,7 @@
 #include "services/mega/tree.h"
 
+#include <set>
+
 namespace moccha::mega {
 
 using nlohmann::json;
@@ -91,6 +93,8 @@ Tree Tree::of_folder_link(const json& listing, const Key& folder_key) {
 }
 
 void Tree::add(Node node) {
+  if (node.handle.empty() || nodes_.count(node.handle)) return;  // MEGA's are unique
+  if (node.parent == node.handle) node.parent.clear();
   if (node.type == kRoot) root_ = node.handle;
   if (node.type == kRubbish) rubbish_ = node.handle;
   if (!node.parent.empty()) children_.emplace(node.parent, node.handle);
@@ -113,9 +117,14 @@ std::vector<const Node*> Tree::children(const std::string& handle) const {
 
 std::vector<const Node*> Tree::subtree(const std::string& handle) const {
   std::vector<const Node*> out;
-  if (const Node* top = by_handle(handle)) out.push_back(top);
+  std::set<const Node*> seen;  // a listing with a cycle of parents is walked once
+  if (const Node* top = by_handle(handle)) {
+    out.push_back(top);
+    seen.insert(top);
+  }
   for (std::size_t i = 0; i < out.size(); ++i)
-    for (const Node* c : children(out[i]->handle)) out.push_back(c);
+    for (const Node* c : children(out[i]->handle))
+      if (seen.insert(c).second) out.push_back(c);
   return out;
 }
 
@@ -142,7 +151,9 @@ const Node* Tree::find(const std::string& path) const {
 
 std::string Tree::path_of(const std::string& handle) const {
   std::string path;
-  for (const Node* n = by_handle(handle); n && n->handle != root_; n = by_handle(n->parent)) {
+  std::size_t steps = 0;  // a cycle of parents ends at the listing's size
+  for (const Node* n = by_handle(handle); n && n->handle != root_ && steps++ <= nodes_.size();
+       n = by_handle(n->parent)) {
     path = "/" + n->name + path;
     if (n->type == kRubbish) break;
   }
