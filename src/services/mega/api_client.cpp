@@ -79,8 +79,11 @@ json ApiClient::call(const json& command, const std::string& folder) {
   std::string last_problem;
   for (int attempt = 0; attempt < kAttempts; ++attempt) {
     std::string url = url_ + "cs?id=" + std::to_string(seq_++);
-    if (std::string sid = session(); !sid.empty()) url += "&sid=" + sid;
-    if (!folder.empty()) url += "&n=" + folder;
+    // A public folder's commands go as its link's, without our session (as megajs's do).
+    if (!folder.empty())
+      url += "&n=" + folder;
+    else if (std::string sid = session(); !sid.empty())
+      url += "&sid=" + sid;
     std::vector<std::string> headers;
     if (!hashcash.empty()) headers.push_back("X-Hashcash: " + hashcash);
     HttpOptions options;

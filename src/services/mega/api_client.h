@@ -47,8 +47,8 @@ class ApiClient {
   std::string session() const;
 
   // Runs one command and returns its result (object, array, string or 0). `folder`: the
-  // public folder handle the command reads under (n=), for a folder link's listing and
-  // downloads. Throws MegaError.
+  // public folder handle the command reads under (n=, sent instead of the session), for a
+  // folder link's listing and downloads. Throws MegaError.
   nlohmann::json call(const nlohmann::json& command, const std::string& folder = "");
 
  private:
