@@ -6,6 +6,7 @@
 #include "core/log.h"
 #include "services/events.h"
 #include "services/mega/mega_service.h"
+#include "services/mega/tree.h"
 
 namespace moccha::mega {
 
@@ -96,7 +97,7 @@ void AutoUpload::loop() {
 
 void AutoUpload::start(Job job) {
   try {
-    mega_->mkdir(job.folder);
+    if (split_path(job.folder)) mega_->mkdir(job.folder);  // "/" is there already
     std::string id = mega_->upload(job.path, job.folder);
     log::info("upload_to_mega: {} finished {}: uploading to MEGA {} (transfer {})", job.service,
               job.path, job.folder, id);

@@ -133,10 +133,11 @@ json Transfers::view(Transfer& t) {
     t.samples.emplace_back(now, done);
     while (t.samples.size() > 2 && now - t.samples.front().first > std::chrono::seconds(5))
       t.samples.pop_front();
-    auto& [when, bytes] = t.samples.front();
+    // Over the window's oldest sample; a window too short yet counts from the start.
+    auto [when, bytes] = t.samples.front();
+    if (now - when < std::chrono::milliseconds(200)) when = t.started, bytes = 0;
     double secs = std::chrono::duration<double>(now - when).count();
-    if (secs < 0.2) secs = std::chrono::duration<double>(now - t.started).count(), bytes = 0;
-    if (secs > 0) speed = (done - bytes) / secs;
+    if (secs > 0) speed = std::max(0.0, static_cast<double>(done - bytes) / secs);
   }
   json eta = nullptr;
   if (t.state == "active" && speed > 0 && total >= done)
