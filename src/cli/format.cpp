@@ -12,10 +12,18 @@
 
 namespace moccha::cli {
 
+std::string size(double bytes) {
+  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  int u = 0;
+  while (bytes >= 1024 && u < 4) {
+    bytes /= 1024;
+    ++u;
+  }
+  return u == 0 ? fmt::format("{:.0f} B", bytes) : fmt::format("{:.1f} {}", bytes, units[u]);
+}
+
 std::string rate(double bps) {
-  if (bps >= 1 << 20) return fmt::format("{:.1f} MiB/s", bps / (1 << 20));
-  if (bps >= 1 << 10) return fmt::format("{:.1f} KiB/s", bps / (1 << 10));
-  return fmt::format("{:.0f} B/s", bps);
+  return size(bps) + "/s";
 }
 
 std::string bar(double pct, int width) {

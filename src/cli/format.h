@@ -8,6 +8,8 @@
 
 namespace moccha::cli {
 
+// "1.5 GiB", "12.0 KiB", "300 B".
+std::string size(double bytes);
 // "1.5 MiB/s", "12.0 KiB/s", "300 B/s".
 std::string rate(double bytes_per_second);
 // "[####----]" for `percent` of `width`.

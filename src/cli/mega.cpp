@@ -24,13 +24,8 @@ struct MegaCommands {
 
 namespace {
 
-std::string size_text(const json& v) {
-  if (!v.is_number()) return "-";
-  double b = v.get<double>();
-  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-  int u = 0;
-  while (b >= 1024 && u < 4) b /= 1024, ++u;
-  return u == 0 ? fmt::format("{} B", v.get<long long>()) : fmt::format("{:.1f} {}", b, units[u]);
+std::string size_text(const json& v) {  // a figure MEGA may not give
+  return v.is_number() ? size(v.get<double>()) : "-";
 }
 
 // The password: a line of stdin with --password-stdin, else asked on the terminal unechoed.

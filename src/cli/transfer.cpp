@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <memory>
 
+#include "cli/format.h"
 #include "core/hex.h"
 
 namespace moccha::cli {
@@ -17,16 +18,6 @@ namespace {
 
 using json = nlohmann::json;
 using Clock = std::chrono::steady_clock;
-
-std::string human(double bytes) {
-  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-  int u = 0;
-  while (bytes >= 1024 && u < 4) {
-    bytes /= 1024;
-    ++u;
-  }
-  return fmt::format("{:.1f} {}", bytes, units[u]);
-}
 
 // Query values keep '/' readable; everything else outside RFC 3986's unreserved is escaped.
 std::string url_encode(const std::string& s) {
@@ -53,12 +44,12 @@ struct Progress {
     if (tty) {
       int width = 30, filled = static_cast<int>(pct / 100 * width);
       fmt::print(stderr, "\r{} [{}{}] {:5.1f}% {} / {} {}/s ETA {}   ", label,
-                 std::string(filled, '#'), std::string(width - filled, '-'), pct, human(done),
-                 human(total), human(rate), eta);
+                 std::string(filled, '#'), std::string(width - filled, '-'), pct, size(done),
+                 size(total), size(rate), eta);
       if (final) fmt::print(stderr, "\n");
     } else {
-      fmt::print(stderr, "{}: {:.1f}% {} of {} at {}/s\n", label, pct, human(done), human(total),
-                 human(rate));
+      fmt::print(stderr, "{}: {:.1f}% {} of {} at {}/s\n", label, pct, size(done), size(total),
+                 size(rate));
     }
   }
 };
